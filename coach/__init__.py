@@ -1,0 +1,1 @@
+"""coach: a local interview coach."""

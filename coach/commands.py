@@ -1,0 +1,131 @@
+"""Handlers for the retrieval commands: index, sections, questions, search, eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+from coach.config import Config
+from coach.errors import UsageError
+from coach.jsonl import dumps, read_items
+
+
+def _progress(it, total, desc):
+    from tqdm import tqdm
+
+    return tqdm(it, total=total, desc=desc, file=sys.stderr, leave=False, mininterval=1.0)
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def cmd_index(cfg: Config, args) -> int:
+    from coach import index
+
+    if not args.rebuild and index.read_manifest(cfg) is not None:
+        index.check_embedder(index.read_manifest(cfg), cfg)
+        if index.is_up_to_date(cfg):
+            m = index.read_manifest(cfg)
+            print(f"index is up to date: {m['chunks']} chunks, embedder {m['embedder']}")
+            return 0
+    from coach.runtime import make_embedder, make_store
+
+    embedder = make_embedder(cfg)
+    store = make_store(cfg, embedder)
+    rep = index.build_index(cfg, embedder, store, rebuild=args.rebuild, progress=_progress, log=_log)
+    print(f"indexed {rep.chunks} chunks in {rep.seconds:.1f}s: {rep.added} embedded, {rep.removed} removed "
+          f"(embedder {rep.embedder})")
+    return 0
+
+
+def _corpus(cfg: Config):
+    from coach.index import load_saved, read_manifest
+    from coach.corpus import load_corpus
+
+    # sections and questions come from the saved index when there is one, else straight from the files
+    if read_manifest(cfg) is not None:
+        return load_saved(cfg)
+    return load_corpus(cfg.corpus_dir, cfg.chunking.max_words)
+
+
+def cmd_sections(cfg: Config, args) -> int:
+    corpus = _corpus(cfg)
+    if args.json:
+        print(json.dumps([{"id": s.id, "title": s.title, "parent": s.parent} for s in corpus.sections],
+                         ensure_ascii=False, indent=1))
+        return 0
+    for s in corpus.sections:
+        indent = "  " if s.parent else ""
+        print(f"{indent}{s.id:<6} {s.title}")
+    return 0
+
+
+def cmd_questions(cfg: Config, args) -> int:
+    corpus = _corpus(cfg)
+    items = corpus.labs if args.labs else corpus.questions
+    if args.section:
+        items = [x for x in items if x.section == args.section or x.topic == args.section]
+    if args.json:
+        print(json.dumps([asdict(x) for x in items], ensure_ascii=False, indent=1))
+    else:
+        for x in items:
+            print(f"[{x.id}] {x.text}")
+    return 0
+
+
+def hit_json(h) -> dict:
+    c = h.chunk
+    return {"chunk_id": c.id, "section": c.section, "title": c.title, "heading_path": c.path_str,
+            "text": c.text, "score": round(float(h.score), 6)}
+
+
+def cmd_search(cfg: Config, args) -> int:
+    if args.batch and args.query:
+        raise UsageError("give either a QUERY or --batch FILE, not both")
+    if not args.batch and not (args.query or "").strip():
+        raise UsageError('nothing to search for: coach search "your question" (or --batch FILE.jsonl)')
+    if args.k < 1:
+        raise UsageError(f"-k must be at least 1, got {args.k}")
+    from coach.runtime import open_retriever
+
+    retriever = open_retriever(cfg) if not args.no_rerank else open_retriever(cfg, reranker=_noop())
+    kw = {"mode": args.mode, "rerank": False if args.no_rerank else None}
+    if args.batch:
+        if not args.json:
+            raise UsageError("--batch writes JSON lines: add --json")
+        for item in read_items(args.batch, ("query",)):
+            if item.error:
+                print(dumps({"id": item.id, "error": item.error}), flush=True)
+                continue
+            ctx = item.data.get("context")
+            try:
+                hits = retriever.search(item.data["query"], args.k, context=ctx if isinstance(ctx, str) else None, **kw)
+            except UsageError as e:
+                print(dumps({"id": item.id, "error": str(e)}), flush=True)
+                continue
+            print(dumps({"id": item.id, "hits": [hit_json(h) for h in hits]}), flush=True)
+        return 0
+    hits = retriever.search(args.query, args.k, context=args.context, **kw)
+    if args.json:
+        print(dumps({"query": args.query, "hits": [hit_json(h) for h in hits]}))
+    else:
+        from coach.render import format_hits
+
+        print(format_hits(hits, args.query, ansi=sys.stdout.isatty()))
+    return 0
+
+
+def _noop():
+    from coach.rerank import NoopReranker
+
+    return NoopReranker()
+
+
+def cmd_eval(cfg: Config, args) -> int:
+    if args.suite == "retrieval":
+        from coach.eval_retrieval import run_cli
+
+        return run_cli(cfg, args)
+    raise UsageError(f"unknown suite {args.suite}")

@@ -1,0 +1,48 @@
+"""Reading batch files: one JSON object per line. A bad line becomes an error record for that
+line, never an exception that loses the rest of the batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coach.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    data: dict[str, Any]
+    error: str | None = None
+
+
+def read_items(path: str, required: tuple[str, ...]) -> Iterator[Item]:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"batch file not found: {path}")
+    with p.open(encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield Item(f"line-{n}", {}, f"line {n} is not valid JSON: {e.msg}")
+                continue
+            if not isinstance(data, dict):
+                yield Item(f"line-{n}", {}, f"line {n} must be a JSON object")
+                continue
+            item_id = data.get("id")
+            item_id = str(item_id) if item_id is not None else f"line-{n}"
+            missing = [k for k in required if not isinstance(data.get(k), str)]
+            if missing:
+                yield Item(item_id, data, f"line {n}: missing or non-string field(s): {', '.join(missing)}")
+                continue
+            yield Item(item_id, data)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

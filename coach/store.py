@@ -1,0 +1,119 @@
+"""Vector storage: the `VectorStore` Protocol and its chromadb backend (embedded or HTTP server).
+
+Chroma never embeds anything itself here: its default embedding function downloads an ONNX model
+on first use, which fails offline. We pass vectors we computed, and the collection is created with
+an embedding function that delegates to our `Embedder`, so chroma never falls back to its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from coach.config import StoreConfig
+from coach.dense import Embedder
+from coach.errors import CoachError
+
+
+class VectorStore(Protocol):
+    def add(self, ids: Sequence[str], vectors: Sequence[Sequence[float]], documents: Sequence[str]) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def query(self, vector: Sequence[float], n: int) -> dict[str, float]:
+        """{id: cosine similarity}, best first."""
+        ...
+
+    def ids(self) -> set[str]: ...
+
+
+def _embedding_function(embedder: Embedder):
+    from chromadb.api.types import EmbeddingFunction
+
+    class CoachEmbeddingFunction(EmbeddingFunction):
+        def __init__(self, inner: Embedder) -> None:
+            self._inner = inner
+
+        def __call__(self, input):  # noqa: A002 - chroma's required signature
+            return self._inner.embed(list(input))
+
+        @staticmethod
+        def name() -> str:
+            return "coach"
+
+        def get_config(self) -> dict[str, Any]:
+            return {"embedder": self._inner.name}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]):  # pragma: no cover - we always pass it
+            raise CoachError("the coach collection needs coach's own embedder")
+
+    return CoachEmbeddingFunction(embedder)
+
+
+class ChromaStore:
+    """`VectorStore` on a chromadb collection (cosine space). The embedder's name is recorded in
+    the collection metadata so vectors from two embedders are never mixed."""
+
+    def __init__(self, cfg: StoreConfig, path: Path, embedder: Embedder) -> None:
+        self.cfg = cfg
+        self.path = path
+        self.embedder = embedder
+        self._collection = None
+
+    def _client(self):
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if self.cfg.backend == "http":
+            try:
+                return chromadb.HttpClient(host=self.cfg.host, port=self.cfg.port, settings=settings)
+            except Exception as e:  # noqa: BLE001
+                raise CoachError(
+                    f"cannot reach the chroma server at {self.cfg.host}:{self.cfg.port} ({e}); start it with "
+                    f'"chroma run --path DIR --port {self.cfg.port}" or set store.backend = "embedded"'
+                ) from e
+        self.path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.path), settings=settings)
+
+    @property
+    def collection(self):
+        if self._collection is None:
+            client = self._client()
+            self._collection = client.get_or_create_collection(
+                self.cfg.collection,
+                embedding_function=_embedding_function(self.embedder),
+                metadata={"hnsw:space": "cosine", "embedder": self.embedder.name},
+            )
+        return self._collection
+
+    def embedder_name(self) -> str | None:
+        return (self.collection.metadata or {}).get("embedder")
+
+    def reset(self) -> None:
+        client = self._client()
+        try:
+            client.delete_collection(self.cfg.collection)
+        except Exception:  # noqa: BLE001 - absent collection: nothing to delete
+            pass
+        self._collection = None
+
+    def add(self, ids: Sequence[str], vectors: Sequence[Sequence[float]], documents: Sequence[str]) -> None:
+        if ids:
+            self.collection.upsert(ids=list(ids), embeddings=[list(v) for v in vectors], documents=list(documents))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self.collection.delete(ids=list(ids))
+
+    def ids(self) -> set[str]:
+        return set(self.collection.get(include=[])["ids"])
+
+    def query(self, vector: Sequence[float], n: int) -> dict[str, float]:
+        count = self.collection.count()
+        if count == 0:
+            return {}
+        res = self.collection.query(query_embeddings=[list(vector)], n_results=min(n, count), include=["distances"])
+        return {i: 1.0 - float(d) for i, d in zip(res["ids"][0], res["distances"][0])}

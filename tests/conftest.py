@@ -1,0 +1,91 @@
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from coach import config as config_mod  # noqa: E402
+from fakes import HashingEmbedder, MemoryStore  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROADMAP = textwrap.dedent("""\
+    # Test Roadmap
+
+    > intro text
+
+    ## Section 1 — Networking
+
+    Networking is how machines talk.
+
+    ### 1.1 TCP Deep Dive
+
+    #### Level 0 — Basics
+    - **Ports**: well-known (0–1023), ephemeral (49152–65535)
+    - **Sockets**: IP + port + protocol
+
+    #### Level 1 — Intermediate
+    - **4-way teardown**:
+      - Initiator sends `FIN` → enters `FIN_WAIT_1`
+      - Receiver sends `ACK` → enters `CLOSE_WAIT`
+      - `TIME_WAIT` purpose: ensure delayed packets do not corrupt new connections
+    - **Tuning**: `net.ipv4.tcp_tw_reuse` lets new outbound connections reuse TIME_WAIT sockets
+
+    ### 1.2 DNS
+    - **Resolution**: stub resolver → recursive → root → TLD → authoritative
+    - **TTL**: how long resolvers cache a record
+
+    ### 1.3 Interview Questions — Networking
+    - Explain the TCP 3-way handshake.
+    - How does DNS resolution work?
+
+    ## Section 2 — Linux
+
+    ### 2.1 Memory
+    - **OOM killer**: picks a victim by `oom_score`, adjust with `oom_score_adj`
+    - **Page cache**: file data cached in RAM, reclaimable
+
+    ### 2.2 Hands-on Labs — Linux
+    - [ ] Trigger the OOM killer and read dmesg
+    - [ ] Tune kernel parameters for 10K connections
+    """)
+
+NOTES = textwrap.dedent("""\
+    # Kafka notes
+
+    ## Kafka
+    - **Consumer groups**: partitions are split among consumers of a group
+    - **Retention**: log segments deleted after retention.ms
+    """)
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "roadmap.md").write_text(ROADMAP)
+    (d / "notes.md").write_text(NOTES)
+    return d
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, corpus_dir: Path):
+    return config_mod.from_dict(
+        {"paths": {"corpus_dir": str(corpus_dir), "data_dir": str(tmp_path / "data")},
+         "embedder": {"model": "fake-hashing"}},
+        root=tmp_path,
+    )
+
+
+@pytest.fixture
+def embedder():
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def store():
+    return MemoryStore()

@@ -1,0 +1,79 @@
+"""Tiny deterministic fakes for the fast suite: no torch, no chromadb, no llama.cpp."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+
+from coach.text import tokenize
+
+
+class HashingEmbedder:
+    """Bag of hashed tokens, L2-normalised: texts sharing words get similar vectors."""
+
+    def __init__(self, dim: int = 64, name: str = "fake-hashing") -> None:
+        self.dim = dim
+        self.name = name
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
+        self.calls.append(list(texts))
+        out = []
+        for t in texts:
+            v = [0.0] * self.dim
+            for tok in tokenize(t):
+                h = int(hashlib.md5(tok.encode()).hexdigest(), 16)
+                v[h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
+            n = math.sqrt(sum(x * x for x in v)) or 1.0
+            out.append([x / n for x in v])
+        return out
+
+
+class MemoryStore:
+    """VectorStore in a dict, exact cosine search."""
+
+    def __init__(self, embedder_name: str | None = None) -> None:
+        self.vectors: dict[str, list[float]] = {}
+        self._embedder_name = embedder_name
+        self.added: list[str] = []
+
+    def embedder_name(self):
+        return self._embedder_name
+
+    def reset(self) -> None:
+        self.vectors.clear()
+
+    def add(self, ids, vectors, documents) -> None:
+        for i, v in zip(ids, vectors):
+            self.vectors[i] = list(v)
+            self.added.append(i)
+
+    def delete(self, ids) -> None:
+        for i in ids:
+            self.vectors.pop(i, None)
+
+    def ids(self) -> set[str]:
+        return set(self.vectors)
+
+    def query(self, vector, n):
+        sims = {i: sum(a * b for a, b in zip(vector, v)) for i, v in self.vectors.items()}
+        best = sorted(sims, key=lambda i: (-sims[i], i))[:n]
+        return {i: sims[i] for i in best}
+
+
+class OverlapReranker:
+    """Scores a hit by the share of query tokens found in the chunk text."""
+
+    name = "fake-overlap"
+
+    def rerank(self, query, hits, top_k):
+        from coach.types import Hit
+
+        q = set(tokenize(query))
+
+        def score(h):
+            return len(q & set(tokenize(h.chunk.contextual_text))) / (len(q) or 1)
+
+        ranked = sorted(hits, key=lambda h: -score(h))
+        return [Hit(h.chunk, score(h), h.scores) for h in ranked[:top_k]]

@@ -1,0 +1,95 @@
+"""Real embedder (packaged MiniLM) and real chromadb: embedded and over HTTP."""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from coach import index
+from coach.config import from_dict
+from coach.retrieve import Retriever
+from coach.runtime import make_embedder, make_store, open_retriever
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_embedder():
+    cfg = from_dict({})
+    emb = make_embedder(cfg)
+    emb.embed(["warm up"])
+    return emb
+
+
+def real_cfg(tmp_path, corpus_dir, **store):
+    return from_dict({"paths": {"corpus_dir": str(corpus_dir), "data_dir": str(tmp_path / "data")},
+                      "store": store}, root=tmp_path)
+
+
+def test_packaged_minilm_loads_offline_and_embeds(real_embedder):
+    v = real_embedder.embed(["TIME_WAIT keeps the socket", "a recipe for pancakes"])
+    assert len(v[0]) == 384
+    assert abs(sum(x * x for x in v[0]) - 1.0) < 1e-4
+    q = real_embedder.embed(["why do closed TCP sockets linger?"], query=True)[0]
+    sims = [sum(a * b for a, b in zip(q, d)) for d in v]
+    assert sims[0] > sims[1]
+
+
+def test_chunks_fit_the_embedder_window(real_embedder):
+    from coach.corpus import load_corpus
+
+    corpus = load_corpus(Path(__file__).parent.parent / "corpus", from_dict({}).chunking.max_words)
+    lengths = real_embedder.count_tokens([c.contextual_text for c in corpus.chunks])
+    over = sum(n > real_embedder.max_tokens for n in lengths)
+    assert over / len(lengths) < 0.02  # nearly every chunk is read whole by MiniLM
+
+
+def test_embedded_chroma_index_and_search(tmp_path, corpus_dir, real_embedder):
+    cfg = real_cfg(tmp_path, corpus_dir)
+    store = make_store(cfg, real_embedder)
+    rep = index.build_index(cfg, real_embedder, store)
+    assert rep.added == rep.chunks
+    # a fresh process view: reopen the persistent store from disk
+    r = open_retriever(cfg, embedder=real_embedder)
+    hits = r.search("how does a process get picked when the machine runs out of memory", 3, mode="dense")
+    assert hits[0].chunk.section == "2.1"
+    hits = r.search("what are the steps of resolving a domain name", 3)
+    assert hits[0].chunk.section == "1.2"
+    assert store.embedder_name() == cfg.embedder.model
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_chroma_http_server(tmp_path, corpus_dir, real_embedder):
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chroma CLI ships with chromadb"
+    port = _free_port()
+    proc = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        cfg = real_cfg(tmp_path, corpus_dir, backend="http", port=port)
+        store = make_store(cfg, real_embedder)
+        rep = index.build_index(cfg, real_embedder, store)
+        assert rep.added == rep.chunks
+        assert not (tmp_path / "data" / "index" / "chroma").exists()  # vectors live on the server
+        r = Retriever(index.load_saved(cfg), real_embedder, make_store(cfg, real_embedder), cfg.retrieval)
+        assert r.search("oom_score_adj", 1)[0].chunk.section == "2.1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
