@@ -27,6 +27,7 @@ HANDLERS = {
     "search": "coach.commands:cmd_search",
     "eval": "coach.commands:cmd_eval",
     "model": "coach.commands_model:cmd_model",
+    "rerank": "coach.commands:cmd_rerank",
 }
 
 
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("index", help="build or update the search index")
     s.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it from scratch")
     s.add_argument("--no-train", action="store_true", help="do not train the reranker if it is missing")
+
+    s = sub.add_parser("rerank", help="train the domain reranker")
+    rsub = s.add_subparsers(dest="rerank_command", metavar="ACTION", required=True)
+    r = rsub.add_parser("train", help="(re)train the cross-encoder from the corpus (cached per corpus and settings)")
+    r.add_argument("--force", action="store_true", help="retrain even if a trained model is cached")
 
     s = sub.add_parser("sections", help="list every section and subsection id with its title")
     s.add_argument("--json", action="store_true")

@@ -26,7 +26,7 @@ def cmd_index(cfg: Config, args) -> int:
 
     if not args.rebuild and index.read_manifest(cfg) is not None:
         index.check_embedder(index.read_manifest(cfg), cfg)
-        if index.is_up_to_date(cfg):
+        if index.is_up_to_date(cfg) and not _reranker_missing(cfg, args):
             m = index.read_manifest(cfg)
             print(f"index is up to date: {m['chunks']} chunks, embedder {m['embedder']}")
             return 0
@@ -37,7 +37,32 @@ def cmd_index(cfg: Config, args) -> int:
     rep = index.build_index(cfg, embedder, store, rebuild=args.rebuild, progress=_progress, log=_log)
     print(f"indexed {rep.chunks} chunks in {rep.seconds:.1f}s: {rep.added} embedded, {rep.removed} removed "
           f"(embedder {rep.embedder})")
+    if cfg.reranker.model == "trained" and not args.no_train:
+        from coach.rerank_train import train, trained_model_dir
+        from coach.runtime import open_retriever
+
+        if not (trained_model_dir(cfg) / "config.json").is_file():
+            _log("training the domain reranker (once per corpus; skip with --no-train)")
+            train(cfg, open_retriever(cfg, embedder=embedder, store=store, reranker=_noop()),
+                  progress=_progress, log=_log)
     return 0
+
+
+def cmd_rerank(cfg: Config, args) -> int:
+    from coach.rerank_train import train
+    from coach.runtime import open_retriever
+
+    path = train(cfg, open_retriever(cfg, reranker=_noop()), force=args.force, progress=_progress, log=_log)
+    print(path)
+    return 0
+
+
+def _reranker_missing(cfg: Config, args) -> bool:
+    if cfg.reranker.model != "trained" or args.no_train:
+        return False
+    from coach.rerank_train import trained_model_dir
+
+    return not (trained_model_dir(cfg) / "config.json").is_file()
 
 
 def _corpus(cfg: Config):
@@ -47,7 +72,7 @@ def _corpus(cfg: Config):
     # sections and questions come from the saved index when there is one, else straight from the files
     if read_manifest(cfg) is not None:
         return load_saved(cfg)
-    return load_corpus(cfg.corpus_dir, cfg.chunking.max_words)
+    return load_corpus(cfg.corpus_dir, cfg.chunking.max_tokens)
 
 
 def cmd_sections(cfg: Config, args) -> int:

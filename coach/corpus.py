@@ -44,7 +44,7 @@ def file_hashes(corpus_dir: Path) -> dict[str, str]:
     }
 
 
-def load_corpus(corpus_dir: Path, max_words: int) -> Corpus:
+def load_corpus(corpus_dir: Path, max_tokens: int) -> Corpus:
     sections: list[Section] = []
     chunks: list[Chunk] = []
     questions: list[RoadmapQuestion] = []
@@ -55,7 +55,7 @@ def load_corpus(corpus_dir: Path, max_words: int) -> Corpus:
         raw = path.read_bytes()
         hashes[rel] = hashlib.sha256(raw).hexdigest()
         text = raw.decode("utf-8", errors="replace")
-        doc = parse_markdown(text, rel, max_words, frozenset(s.id for s in sections))
+        doc = parse_markdown(text, rel, max_tokens, frozenset(s.id for s in sections))
         sections += doc.sections
         chunks += doc.chunks
         questions += doc.questions

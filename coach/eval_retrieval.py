@@ -135,7 +135,7 @@ def run_cli(cfg: Config, args) -> int:
     result = evaluate(retriever, items, runs, k=max(args.k, 10), progress=_progress)
     result["dataset"] = str(path)
     result["config"] = {"embedder": cfg.embedder.model, "fusion": cfg.retrieval.fusion,
-                        "max_words": cfg.chunking.max_words, "reranker": reranker.name}
+                        "max_tokens": cfg.chunking.max_tokens, "reranker": reranker.name}
     if args.report:
         Path(args.report).write_text(markdown(result))
     if args.json:

@@ -57,7 +57,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _settings(cfg: Config) -> dict[str, Any]:
-    return {"embedder": cfg.embedder.model, "max_words": cfg.chunking.max_words, "store": cfg.store.backend}
+    return {"embedder": cfg.embedder.model, "max_tokens": cfg.chunking.max_tokens, "store": cfg.store.backend}
 
 
 def check_embedder(manifest: dict[str, Any], cfg: Config) -> None:
@@ -83,7 +83,7 @@ def build_index(cfg: Config, embedder, store, *, rebuild: bool = False,
         check_embedder(manifest, cfg)
         if is_up_to_date(cfg):
             return IndexReport(manifest["chunks"], 0, 0, True, time.perf_counter() - t0, cfg.embedder.model)
-    corpus = load_corpus(cfg.corpus_dir, cfg.chunking.max_words)
+    corpus = load_corpus(cfg.corpus_dir, cfg.chunking.max_tokens)
     cfg.index_dir.mkdir(parents=True, exist_ok=True)
     if rebuild:
         store.reset()

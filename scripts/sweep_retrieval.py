@@ -2,7 +2,7 @@
 
 Evaluates, on evals/retrieval_dev.jsonl, with the packaged MiniLM and vectors held in memory
 (same maths as the chroma path, much faster to sweep):
-  size    chunk size (max_words) -> hit@1/5, MRR@10, and the share of chunks longer than MiniLM's
+  size    chunk size (max_tokens, estimated) -> hit@1/5, MRR@10, and the share of chunks longer than MiniLM's
           256-token window (those are silently truncated)
   fusion  RRF (k=60, k=20) vs convex combinations (alpha = dense weight)
   bm25    BM25 k1/b: rank-bm25's defaults (1.5, 0.75) vs Anserini's (0.9, 0.4)
@@ -48,9 +48,9 @@ def anaphoric_only(q: str, c: str | None) -> str:
     return q2
 
 
-def evaluate(max_words=120, fuse: Callable | None = None, k1=0.9, b=0.4, resolve=Q.resolve) -> dict[str, float]:
+def evaluate(max_tokens=170, fuse: Callable | None = None, k1=0.9, b=0.4, resolve=Q.resolve) -> dict[str, float]:
     fuse = fuse or (lambda s, d: fusion.convex(d, s, 0.5))
-    chunks = list(load_corpus(ROOT / "corpus", max_words).chunks)
+    chunks = list(load_corpus(ROOT / "corpus", max_tokens).chunks)
     ids = [c.id for c in chunks]
     by_id = {c.id: c for c in chunks}
     mat = embed([c.contextual_text for c in chunks])
@@ -70,12 +70,12 @@ def evaluate(max_words=120, fuse: Callable | None = None, k1=0.9, b=0.4, resolve
 def main(which: str) -> None:
     if which in ("size", "all"):
         print("## chunk size (convex 0.5)")
-        for mw in (60, 90, 120, 160, 220):
+        for mw in (110, 140, 170, 200, 260):
             chunks = load_corpus(ROOT / "corpus", mw).chunks
             lengths = EMB.count_tokens([c.contextual_text for c in chunks])
             over = sum(n > EMB.max_tokens for n in lengths) / len(lengths)
-            print(f"max_words={mw}: chunks={len(chunks)} median_tokens={statistics.median(lengths):.0f} "
-                  f"truncated={over:.1%} {evaluate(max_words=mw)}", flush=True)
+            print(f"max_tokens={mw}: chunks={len(chunks)} median_tokens={statistics.median(lengths):.0f} "
+                  f"truncated={over:.1%} {evaluate(max_tokens=mw)}", flush=True)
     if which in ("fusion", "all"):
         print("## fusion")
         for name, f in [("rrf k=60", lambda s, d: fusion.rrf([s, d], 60)), ("rrf k=20", lambda s, d: fusion.rrf([s, d], 20))] + [

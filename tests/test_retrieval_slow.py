@@ -43,7 +43,7 @@ def test_packaged_minilm_loads_offline_and_embeds(real_embedder):
 def test_chunks_fit_the_embedder_window(real_embedder):
     from coach.corpus import load_corpus
 
-    corpus = load_corpus(Path(__file__).parent.parent / "corpus", from_dict({}).chunking.max_words)
+    corpus = load_corpus(Path(__file__).parent.parent / "corpus", from_dict({}).chunking.max_tokens)
     lengths = real_embedder.count_tokens([c.contextual_text for c in corpus.chunks])
     over = sum(n > real_embedder.max_tokens for n in lengths)
     assert over / len(lengths) < 0.02  # nearly every chunk is read whole by MiniLM

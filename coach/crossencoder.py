@@ -1,0 +1,83 @@
+"""The cross-encoder reranker: `sentence_transformers.CrossEncoder` behind the `Reranker` Protocol.
+
+It scores (query, heading path + chunk text) pairs for the fused top-N and blends that score with
+the fused score (both min-max normalised over the candidates): a small domain model trained on
+generated questions is a useful second opinion, not an oracle, and the blend keeps a confident
+first-stage match from being thrown away. `reranker.blend = 1` is pure cross-encoder order.
+
+`reranker.model`: "trained" (the local domain model, `coach rerank train`), or any CrossEncoder
+name or path (e.g. "cross-encoder/ms-marco-MiniLM-L-6-v2" for users with a hub).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from coach.config import Config
+from coach.dense import offline_env
+from coach.errors import ModelError
+from coach.fusion import minmax
+from coach.types import Hit
+
+
+def blend_scores(ce: Sequence[float], fused: Sequence[float], blend: float) -> list[float]:
+    """blend * minmax(ce) + (1 - blend) * minmax(fused), element-wise.
+
+    >>> blend_scores([2.0, 0.0, 1.0], [0.9, 0.5, 0.1], 0.5)
+    [1.0, 0.25, 0.25]
+    """
+    nc = minmax(dict(enumerate(ce)))
+    nf = minmax(dict(enumerate(fused)))
+    return [blend * nc[i] + (1 - blend) * nf[i] for i in range(len(ce))]
+
+
+class CrossEncoderReranker:
+    def __init__(self, model_path: str, name: str, max_length: int = 192, blend: float = 0.5,
+                 batch_size: int = 32) -> None:
+        self.path = model_path
+        self.name = name
+        self.max_length = max_length
+        self.blend = blend
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            offline_env()
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._model = CrossEncoder(self.path, max_length=self.max_length, device="cpu")
+            except Exception as e:  # noqa: BLE001
+                raise ModelError(f"cannot load reranker {self.name!r} from {self.path} ({type(e).__name__}: {e}); "
+                                 'train it with "coach rerank train" or set reranker.model = "none"') from e
+        return self._model
+
+    def scores(self, query: str, passages: Sequence[str]) -> list[float]:
+        if not passages:
+            return []
+        out = self.model.predict([(query, p) for p in passages], batch_size=self.batch_size,
+                                 show_progress_bar=False, convert_to_numpy=True)
+        return [float(x) for x in out]
+
+    def rerank(self, query: str, hits: Sequence[Hit], top_k: int) -> list[Hit]:
+        if not hits:
+            return []
+        ce = self.scores(query, [h.chunk.contextual_text for h in hits])
+        final = blend_scores(ce, [h.score for h in hits], self.blend)
+        order = sorted(range(len(hits)), key=lambda i: (-final[i], i))
+        return [Hit(hits[i].chunk, final[i], {**hits[i].scores, "rerank": ce[i]}) for i in order[:top_k]]
+
+
+def load_reranker(cfg: Config) -> CrossEncoderReranker:
+    r = cfg.reranker
+    if r.model == "trained":
+        from coach.rerank_train import trained_model_dir
+
+        path = trained_model_dir(cfg)
+        if not (path / "config.json").is_file():
+            raise ModelError('the domain reranker is not trained yet: run "coach rerank train" '
+                             '(or "coach index"), or set reranker.model = "none"')
+        return CrossEncoderReranker(str(path), "trained", r.max_length, r.blend)
+    return CrossEncoderReranker(r.model, r.model, r.max_length, r.blend)
