@@ -17,7 +17,7 @@ from coach.corpus import Corpus
 from coach.dense import Embedder
 from coach.errors import IndexNotBuiltError, UsageError
 from coach.rerank import NoopReranker, Reranker
-from coach.store import VectorStore
+from coach.vectors import VectorStore
 from coach.types import Chunk, Hit
 
 MODES = ("hybrid", "bm25", "dense")

@@ -9,7 +9,7 @@ from coach.errors import IndexNotBuiltError
 from coach.index import load_saved, read_manifest
 from coach.rerank import NoopReranker, Reranker
 from coach.retrieve import Retriever
-from coach.store import ChromaStore
+from coach.vectors import ChromaStore
 
 
 def make_embedder(cfg: Config, show_progress: bool = False) -> SentenceTransformerEmbedder:

@@ -77,3 +77,47 @@ class OverlapReranker:
 
         ranked = sorted(hits, key=lambda h: -score(h))
         return [Hit(h.chunk, score(h), h.scores) for h in ranked[:top_k]]
+
+
+import json  # noqa: E402
+import re  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+
+class ScriptedCall(NamedTuple):
+    messages: list
+    schema: dict | None
+
+
+class ScriptedChatModel:
+    """ChatModel that replays scripted replies in order and records every call in `.calls`.
+
+    A reply is a string, a dict (sent as JSON text) or a callable `(messages, schema) -> str | dict`.
+    Schemas are checked like the real backends do (`coach.llm.check_schema`). `stream` yields the
+    reply in word pieces that join back to it.
+    """
+
+    def __init__(self, replies: list) -> None:
+        self.replies = list(replies)
+        self.calls: list[ScriptedCall] = []
+
+    def complete(self, messages, schema=None, *, max_tokens=512) -> str:
+        if schema is not None:
+            from coach.llm import check_schema
+
+            check_schema(schema)
+        return self._next(messages, schema)
+
+    def stream(self, messages, *, max_tokens=512):
+        text = self._next(messages, None)
+        yield from (p for p in re.split(r"(?<=\s)(?=\S)", text) if p)
+
+    def _next(self, messages, schema) -> str:
+        self.calls.append(ScriptedCall(list(messages), schema))
+        if not self.replies:
+            raise AssertionError(f"ScriptedChatModel: no scripted reply left for call {len(self.calls)}")
+        reply = self.replies.pop(0)
+        if callable(reply):
+            reply = reply(messages, schema)
+        return json.dumps(reply) if isinstance(reply, dict) else reply
+
