@@ -17,6 +17,7 @@ export OMP_WAIT_POLICY=passive
 .PHONY: setup install run test test-fast test-slow bench clean
 
 setup: install
+	$(BIN)/coach model fetch
 	$(BIN)/coach index
 
 install: $(VENV)/.installed
