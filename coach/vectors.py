@@ -28,6 +28,14 @@ class VectorStore(Protocol):
     def ids(self) -> set[str]: ...
 
 
+class _Unavailable:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def embed(self, texts, *, query: bool = False):
+        raise CoachError(f"this collection needs coach's embedder {self.name!r}: open it through coach")
+
+
 def _embedding_function(embedder: Embedder):
     from chromadb.api.types import EmbeddingFunction
 
@@ -46,8 +54,10 @@ def _embedding_function(embedder: Embedder):
             return {"embedder": self._inner.name}
 
         @staticmethod
-        def build_from_config(config: dict[str, Any]):  # pragma: no cover - we always pass it
-            raise CoachError("the coach collection needs coach's own embedder")
+        def build_from_config(config: dict[str, Any]):
+            # chroma rebuilds the function from stored config when a collection is opened without
+            # one; we always pass ours, so such a copy only explains itself if ever called.
+            return CoachEmbeddingFunction(_Unavailable(config.get("embedder", "?")))
 
     return CoachEmbeddingFunction(embedder)
 
