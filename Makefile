@@ -14,7 +14,7 @@ export RAGAS_DO_NOT_TRACK=true
 export GRADIO_ANALYTICS_ENABLED=False
 export OMP_WAIT_POLICY=passive
 
-.PHONY: setup install run test test-fast test-slow bench clean
+.PHONY: setup install run test test-fast test-slow eval-gate bench clean
 
 setup: install
 	$(BIN)/coach model fetch
@@ -34,13 +34,17 @@ run:
 	$(BIN)/coach index
 	$(BIN)/coach search "why does TIME_WAIT exist and what breaks when there are too many" -k 3
 
-test: test-fast test-slow
+test: test-fast test-slow eval-gate
 
 test-fast:
 	$(BIN)/python -m pytest
 
 test-slow:
 	$(BIN)/python -m pytest -m slow
+
+# Offline eval suites on the real models, failing on a regression against evals/baselines/.
+eval-gate:
+	$(BIN)/coach eval retrieval --gate --report .coach/reports/ci.md
 
 bench:
 	$(BIN)/python scripts/bench_retrieval.py

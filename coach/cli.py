@@ -16,6 +16,8 @@ EPILOG = """examples:
   coach sections
   coach eval retrieval
   coach model fetch                   assemble and verify the local LLM
+  coach serve                         the practice app on http://127.0.0.1:7860
+  coach history --export ID --out s.md  a past session as Markdown
 """
 
 
@@ -28,6 +30,8 @@ HANDLERS = {
     "eval": "coach.commands:cmd_eval",
     "model": "coach.commands_model:cmd_model",
     "rerank": "coach.commands:cmd_rerank",
+    "history": "coach.commands_app:cmd_history",
+    "serve": "coach.commands_app:cmd_serve",
 }
 
 
@@ -65,12 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("eval", help="run an offline evaluation suite")
-    s.add_argument("suite", choices=["retrieval"], help="which suite")
+    s.add_argument("suite", choices=["retrieval", "all"], help="which suite")
     s.add_argument("--limit", type=int, help="only the first N items")
     s.add_argument("--dataset", help="dataset file (default: evals/<suite>_dev.jsonl)")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
-    s.add_argument("--report", metavar="PATH", help="write a Markdown report here")
-    s.add_argument("-k", type=int, default=10, help="ranking depth for the metrics (default 10)")
+    s.add_argument("--report", metavar="PATH", help="write a Markdown report (with PNG plots beside it) here")
+    s.add_argument("--gate", action="store_true",
+                   help="exit 1 when a metric drops below evals/baselines/<suite>.json beyond its tolerance")
+    s.add_argument("--update-baseline", action="store_true", help="write this run's metrics as the new baseline")
 
     s = sub.add_parser("model", help="assemble, verify or inspect the local LLM (GGUF)")
     msub = s.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -79,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     m = msub.add_parser("info", help="show the model's path, size and whether its sha256 checks out")
     m.add_argument("--profile", choices=["default", "fast"], help="a packaged model (default: the configured one)")
     m.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("history", help="past practice sessions, or one exported to Markdown")
+    s.add_argument("--json", action="store_true", help="print the sessions as JSON")
+    s.add_argument("--limit", type=int, help="only the N most recent sessions")
+    s.add_argument("--export", metavar="SESSION_ID", help="print this session (an id or a unique prefix) as Markdown")
+    s.add_argument("--out", metavar="FILE.md", help="with --export: write the Markdown to this file")
+
+    s = sub.add_parser("serve", help="open the practice app in the browser (Gradio, on 127.0.0.1)")
+    s.add_argument("--host", help="interface to bind (default: config ui.host, 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default: config ui.port, 7860)")
+    s.add_argument("--share", action="store_true", help="also create a public gradio.live link (off by default)")
     return p
 
 

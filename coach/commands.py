@@ -148,9 +148,45 @@ def _noop():
     return NoopReranker()
 
 
-def cmd_eval(cfg: Config, args) -> int:
-    if args.suite == "retrieval":
-        from coach.eval_retrieval import run_cli
+# suite -> "module:function"; each function is run_suite(cfg, limit=, dataset=, progress=) -> SuiteRun
+SUITES = {
+    "retrieval": "coach.eval_retrieval:run_suite",
+}
 
-        return run_cli(cfg, args)
-    raise UsageError(f"unknown suite {args.suite}")
+
+def cmd_eval(cfg: Config, args) -> int:
+    import importlib
+    from pathlib import Path
+
+    from coach import evalkit
+
+    names = list(SUITES) if args.suite == "all" else [args.suite]
+    if args.dataset and len(names) > 1:
+        raise UsageError("--dataset needs one suite, not all")
+    runs, failed = [], []
+    for name in names:
+        module, func = SUITES[name].split(":")
+        run = getattr(importlib.import_module(module), func)(cfg, limit=args.limit, dataset=args.dataset,
+                                                            progress=_progress)
+        runs.append(run)
+        _log(f"{name}: result saved to {evalkit.save_result(run, cfg.data_dir)}")
+        if args.update_baseline:
+            _log(f"{name}: baseline written to {evalkit.write_baseline(run)}")
+        if args.gate:
+            baseline = evalkit.load_baseline(name)
+            if baseline.get("limit") != args.limit:
+                raise UsageError(f"the {name} baseline was measured with --limit {baseline.get('limit')}: "
+                                 f"gate with the same --limit")
+            regressions = evalkit.compare(run.metrics, baseline)
+            for r in regressions:
+                _log(f"REGRESSION {name}: {r}")
+            failed += regressions
+            if not regressions:
+                _log(f"{name}: no regression against {evalkit.baseline_path(name)} ({len(baseline['metrics'])} metrics)")
+    if args.report:
+        _log(f"report written to {evalkit.write_report(runs, Path(args.report))}")
+    if args.json:
+        print(json.dumps({r.suite: {"metrics": r.metrics, "result": r.result} for r in runs}, indent=1, default=str))
+    else:
+        print("\n".join(r.markdown for r in runs))
+    return 1 if failed else 0

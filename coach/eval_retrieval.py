@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -121,26 +120,36 @@ def default_runs(has_reranker: bool) -> list[tuple[str, str, bool]]:
     return runs
 
 
-def run_cli(cfg: Config, args) -> int:
-    from coach.commands import _progress
+def gate_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """The flat metrics the regression gate watches: every run's overall hit@1/5, MRR and nDCG."""
+    return {f"{name}.{m}": r["metrics"]["all"][m] for name, r in result["runs"].items()
+            for m in ("hit@1", "hit@5", "mrr@10", "ndcg@10")}
+
+
+def charts(result: dict[str, Any]):
+    from coach.evalkit import Chart
+
+    runs = result["runs"]
+    kinds = sorted({k for r in runs.values() for k in r["metrics"]})
+    return [Chart("Retrieval hit@5 per query kind", kinds,
+                  {name: [r["metrics"].get(k, {}).get("hit@5", 0.0) for k in kinds] for name, r in runs.items()})]
+
+
+def run_suite(cfg: Config, limit: int | None = None, dataset: str | None = None, k: int = 10, progress=None,
+              retriever: Retriever | None = None):
+    """The retrieval suite as a `SuiteRun` (models loaded once, every mode on the same queries)."""
+    from coach.evalkit import SuiteRun
     from coach.rerank import NoopReranker
     from coach.runtime import make_reranker, open_retriever
 
-    path = Path(args.dataset) if args.dataset else cfg.root / "evals" / "retrieval_dev.jsonl"
-    items = load_dataset(path, args.limit)
-    reranker = make_reranker(cfg)
-    retriever = open_retriever(cfg, reranker=reranker)
-    runs = default_runs(not isinstance(reranker, NoopReranker))
+    path = Path(dataset) if dataset else cfg.root / "evals" / "retrieval_dev.jsonl"
+    items = load_dataset(path, limit)
+    if retriever is None:
+        retriever = open_retriever(cfg, reranker=make_reranker(cfg))
+    runs = default_runs(not isinstance(retriever.reranker, NoopReranker))
     retriever.search("warm up the models", 1, mode="hybrid", rerank=len(runs) > 3)
-    result = evaluate(retriever, items, runs, k=max(args.k, 10), progress=_progress)
+    result = evaluate(retriever, items, runs, k=max(k, 10), progress=progress)
     result["dataset"] = str(path)
     result["config"] = {"embedder": cfg.embedder.model, "fusion": cfg.retrieval.fusion,
-                        "max_tokens": cfg.chunking.max_tokens, "reranker": reranker.name}
-    if args.report:
-        Path(args.report).write_text(markdown(result))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print(markdown(result))
-        print(f"config: {result['config']}", file=sys.stderr)
-    return 0
+                        "max_tokens": cfg.chunking.max_tokens, "reranker": retriever.reranker.name}
+    return SuiteRun("retrieval", result, gate_metrics(result), markdown(result), charts(result), limit)

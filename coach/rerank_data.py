@@ -112,7 +112,9 @@ def dev_gold_chunks(chunks: Iterable[Chunk], dev_items: Iterable) -> set[str]:
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
-    """>>> jaccard({"a", "b"}, {"b", "c"})
+    """Overlap of two token sets.
+
+    >>> jaccard({"a", "b"}, {"b", "c"})
     0.3333333333333333
     """
     return len(a & b) / len(a | b) if a | b else 0.0
