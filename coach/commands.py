@@ -1,4 +1,4 @@
-"""Handlers for the retrieval commands: index, sections, questions, search, eval."""
+"""Handlers for the retrieval commands: index, sections, questions, search, rerank, eval."""
 
 from __future__ import annotations
 
@@ -24,11 +24,11 @@ def _log(msg: str) -> None:
 def cmd_index(cfg: Config, args) -> int:
     from coach import index
 
-    if not args.rebuild and index.read_manifest(cfg) is not None:
-        index.check_embedder(index.read_manifest(cfg), cfg)
+    manifest = None if args.rebuild else index.read_manifest(cfg)
+    if manifest is not None:
+        index.check_embedder(manifest, cfg)
         if index.is_up_to_date(cfg) and not _reranker_missing(cfg, args):
-            m = index.read_manifest(cfg)
-            print(f"index is up to date: {m['chunks']} chunks, embedder {m['embedder']}")
+            print(f"index is up to date: {manifest['chunks']} chunks, embedder {manifest['embedder']}")
             return 0
     from coach.runtime import make_embedder, make_store
 

@@ -7,7 +7,6 @@ CLI, the coach, the UI, the LangChain adapter and the evals.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from coach import fusion, query as q
@@ -83,6 +82,3 @@ class Retriever:
         t3 = time.perf_counter()
         self.last_timing = Timing(t1 - t0, t2 - t1, t3 - t2)
         return hits[:k]
-
-    def search_many(self, queries: Sequence[tuple[str, str | None]], k: int = 5, **kw) -> list[list[Hit]]:
-        return [self.search(text, k, context=ctx, **kw) for text, ctx in queries]
