@@ -151,6 +151,7 @@ def _noop():
 # suite -> "module:function"; each function is run_suite(cfg, limit=, dataset=, progress=) -> SuiteRun
 SUITES = {
     "retrieval": "coach.eval_retrieval:run_suite",
+    "ragas": "coach.eval_ragas:run_suite",
 }
 
 
