@@ -89,3 +89,19 @@ def embedder():
 @pytest.fixture
 def store():
     return MemoryStore()
+
+
+@pytest.fixture
+def fake_cli(cfg, monkeypatch, tmp_path):
+    """The CLI on the temp corpus with the fake embedder and in-memory store (shared by both)."""
+    from coach import runtime
+
+    toml = tmp_path / "coach.toml"
+    toml.write_text(f'[paths]\ncorpus_dir = "{cfg.corpus_dir}"\ndata_dir = "{cfg.data_dir}"\n'
+                    '[embedder]\nmodel = "fake-hashing"\n')
+    monkeypatch.setenv("COACH_CONFIG", str(toml))
+    monkeypatch.delenv("COACH_DATA_DIR", raising=False)
+    emb, store = HashingEmbedder(), MemoryStore()
+    monkeypatch.setattr(runtime, "make_embedder", lambda c, show_progress=False: emb)
+    monkeypatch.setattr(runtime, "make_store", lambda c, e: store)
+    return tmp_path

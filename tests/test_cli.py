@@ -6,21 +6,12 @@ import sys
 
 import pytest
 
-from coach import cli, runtime
-from fakes import HashingEmbedder, MemoryStore
+from coach import cli
 
 
 @pytest.fixture
-def env(cfg, monkeypatch, tmp_path):
-    toml = tmp_path / "coach.toml"
-    toml.write_text(f'[paths]\ncorpus_dir = "{cfg.corpus_dir}"\ndata_dir = "{cfg.data_dir}"\n'
-                    '[embedder]\nmodel = "fake-hashing"\n')
-    monkeypatch.setenv("COACH_CONFIG", str(toml))
-    monkeypatch.delenv("COACH_DATA_DIR", raising=False)
-    emb, store = HashingEmbedder(), MemoryStore()
-    monkeypatch.setattr(runtime, "make_embedder", lambda c, show_progress=False: emb)
-    monkeypatch.setattr(runtime, "make_store", lambda c, e: store)
-    return tmp_path
+def env(fake_cli):
+    return fake_cli
 
 
 def run(capsys, *argv):

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from coach import cli, evalkit, query, runtime
-from fakes import HashingEmbedder, MemoryStore
+from coach import cli, evalkit, query
 
 DATASET = [
     {"id": "q1", "query": "oom_score_adj victim", "kind": "keyword", "sections": ["2.1"], "phrase": "OOM killer"},
@@ -19,14 +18,8 @@ DATASET = [
 
 
 @pytest.fixture
-def env(cfg, monkeypatch, tmp_path):
-    toml = tmp_path / "coach.toml"
-    toml.write_text(f'[paths]\ncorpus_dir = "{cfg.corpus_dir}"\ndata_dir = "{cfg.data_dir}"\n'
-                    '[embedder]\nmodel = "fake-hashing"\n')
-    monkeypatch.setenv("COACH_CONFIG", str(toml))
-    emb, store = HashingEmbedder(), MemoryStore()
-    monkeypatch.setattr(runtime, "make_embedder", lambda c, show_progress=False: emb)
-    monkeypatch.setattr(runtime, "make_store", lambda c, e: store)
+def env(fake_cli, monkeypatch):
+    tmp_path = fake_cli
     monkeypatch.setattr(evalkit, "BASELINE_DIR", tmp_path / "baselines")
     data = tmp_path / "dev.jsonl"
     data.write_text("\n".join(json.dumps(d) for d in DATASET) + "\n")
