@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 # llama.cpp: portable AVX2 build. A native build uses AMX where the CPU advertises it, and
 # some VMs trap AMX ("illegal instruction").
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# The CI subsets of the LLM-judged suites (their baselines are measured on exactly these).
+GRADING_GATE_ITEMS := 8
+RAGAS_GATE_ITEMS := 1
 
 # Nothing phones home.
 export HF_HUB_OFFLINE=1
@@ -30,9 +33,11 @@ $(VENV)/.installed: pyproject.toml
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[dev]'
 	touch $@
 
+# The practice app on http://127.0.0.1:7860 (Ctrl-C stops it). PORT=8000 make run for another port.
+PORT ?= 7860
 run:
 	$(BIN)/coach index
-	$(BIN)/coach search "why does TIME_WAIT exist and what breaks when there are too many" -k 3
+	$(BIN)/coach serve --port $(PORT)
 
 test: test-fast test-slow eval-gate
 
@@ -42,9 +47,12 @@ test-fast:
 test-slow:
 	$(BIN)/python -m pytest -m slow
 
-# Offline eval suites on the real models, failing on a regression against evals/baselines/.
+# Offline eval suites on the real models, failing on a regression against evals/baselines/:
+# the whole retrieval dev set, and fixed small subsets of the grading and RAGAS suites (LLM time).
 eval-gate:
-	$(BIN)/coach eval retrieval --gate --report .coach/reports/ci.md
+	$(BIN)/coach eval retrieval --gate --report .coach/reports/ci-retrieval.md
+	$(BIN)/coach eval grading --limit $(GRADING_GATE_ITEMS) --gate --report .coach/reports/ci-grading.md
+	$(BIN)/coach eval ragas --limit $(RAGAS_GATE_ITEMS) --gate --report .coach/reports/ci-ragas.md
 
 bench:
 	$(BIN)/python scripts/bench_retrieval.py

@@ -16,6 +16,9 @@ EPILOG = """examples:
   coach sections
   coach eval retrieval
   coach model fetch                   assemble and verify the local LLM
+  coach interview --section 6.4       a mock interview on one section
+  coach grade --question Q --answer A score an answer against the roadmap
+  coach ask "why does TIME_WAIT exist"
   coach serve                         the practice app on http://127.0.0.1:7860
   coach history --export ID --out s.md  a past session as Markdown
 """
@@ -32,6 +35,9 @@ HANDLERS = {
     "rerank": "coach.commands:cmd_rerank",
     "history": "coach.commands_app:cmd_history",
     "serve": "coach.commands_app:cmd_serve",
+    "grade": "coach.commands_coach:cmd_grade",
+    "ask": "coach.commands_coach:cmd_ask",
+    "interview": "coach.commands_coach:cmd_interview",
 }
 
 
@@ -69,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("eval", help="run an offline evaluation suite")
-    s.add_argument("suite", choices=["retrieval", "ragas", "all"], help="which suite")
+    s.add_argument("suite", choices=["retrieval", "ragas", "grading", "all"], help="which suite")
     s.add_argument("--limit", type=int, help="only the first N items")
     s.add_argument("--dataset", help="dataset file (default: evals/<suite>_dev.jsonl)")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -85,6 +91,28 @@ def build_parser() -> argparse.ArgumentParser:
     m = msub.add_parser("info", help="show the model's path, size and whether its sha256 checks out")
     m.add_argument("--profile", choices=["default", "fast"], help="a packaged model (default: the configured one)")
     m.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("grade", help="grade an answer against the roadmap (score 0-10, key points, feedback)")
+    s.add_argument("--question", help="the interview question")
+    s.add_argument("--answer", help='the answer ("-" reads it from stdin)')
+    s.add_argument("--batch", metavar="FILE.jsonl", help='one {"id", "question", "answer"} per line')
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--quick", action="store_true", help="template feedback instead of LLM-worded (faster)")
+    s.add_argument("--no-llm", action="store_true", help="grade from the deterministic signals only")
+
+    s = sub.add_parser("ask", help="a grounded explanation from the roadmap, with section citations")
+    s.add_argument("question", nargs="?", help="what to explain")
+    s.add_argument("--context", help="the previous turn, for follow-ups like 'and how do I tune that?'")
+    s.add_argument("--batch", metavar="FILE.jsonl", help='one {"id", "question", "context"?} per line')
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("interview", help="a mock interview in the terminal (hint, explain, skip, next, quit)")
+    s.add_argument("--section", help='practise one section: an id like 6.4 or a name like "kubernetes networking"')
+    s.add_argument("--level", type=int, choices=[0, 1, 2], help="0 basics, 1 intermediate, 2 advanced")
+    s.add_argument("--json", action="store_true", help="JSON lines; with nothing on stdin, print the first question")
+    s.add_argument("--seed", type=int, help="question order seed (default: random)")
+    s.add_argument("--resume", nargs="?", const="", metavar="SESSION_ID",
+                   help="continue a saved session (default: the most recent open one; ids: coach history)")
 
     s = sub.add_parser("history", help="past practice sessions, or one exported to Markdown")
     s.add_argument("--json", action="store_true", help="print the sessions as JSON")

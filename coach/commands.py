@@ -152,6 +152,7 @@ def _noop():
 SUITES = {
     "retrieval": "coach.eval_retrieval:run_suite",
     "ragas": "coach.eval_ragas:run_suite",
+    "grading": "coach.eval_grading:run_suite",
 }
 
 

@@ -1,0 +1,263 @@
+"""Grading an answer against the roadmap: a score card computed in code, feedback worded by the LLM.
+
+Steps (`Grader.grade`):
+1. clean the answer (`coach.sanitize`); an empty one scores 0 without any model;
+2. find the reference passages: retrieve for the question, drop the roadmap's question and lab
+   lists, and prefer passages from the question's own roadmap section when the question is one of
+   the roadmap's (or the source chunks of a generated question);
+3. cut the passages into key points (`coach.keypoints`) and keep the most relevant: the rubric;
+4. deterministic signals: sentence-to-point similarity, term coverage, relevance, echo, injection;
+   `scoring.precheck` settles empty, too short, echo, off-topic without the LLM;
+5. the LLM answers yes/no per key point (read as P(yes), `coach.judge`). The shared head
+   (instructions, question, quoted answer) comes first and is identical in every call, the point
+   last, so llama.cpp evaluates the head once and reuses its cached prefix. The contradiction
+   check is computed in `coach.scoring` from the central point (talked about, yet doubted by the
+   LLM); asking the 1.5B "does the answer contradict the reference?" outright gave P(yes) ~0.7-0.86
+   for strong, partial and wrong answers alike, so that extra call (`contradiction_call=True`, one
+   more prompt on the same head) is off by default and only recorded as a signal when on;
+6. `scoring.aggregate` computes the score. `feedback_stream` then asks the LLM for 2-3 sentences.
+
+It does not choose questions (`coach.bank`) or talk to the user (`coach.interview`, the CLI).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from coach import scoring
+from coach.judge import YesNoJudge, make_judge
+from coach.keypoints import KeyPoint, cosine, select, split_points
+from coach.llm import ChatModel, Message
+from coach.prompts import render
+from coach.retrieve import Retriever
+from coach.sanitize import MAX_QUESTION_CHARS, clean
+from coach.signals import content_words, echo_ratio, injection_flags, quote, sentences, term_coverage, windows
+from coach.text import tokenize
+from coach.types import Chunk
+
+NOT_CONTENT = re.compile(r"interview questions|hands-on labs|behavioral questions|design questions", re.I)
+LLM_ANSWER_CHARS = 3_000  # what the LLM reads of an answer: prompt length dominates latency
+FEEDBACK_TOKENS = 120
+
+
+@dataclass(frozen=True)
+class PointResult:
+    text: str
+    section: str
+    chunk_id: str
+    label: str
+    similarity: float
+    terms: float
+    llm: bool | None
+    credit: float
+
+
+@dataclass(frozen=True)
+class Grade:
+    score: int  # 0-10
+    verdict: str  # one of scoring.VERDICTS
+    covered: tuple[str, ...]
+    missing: tuple[str, ...]
+    feedback: str
+    citations: tuple[str, ...]  # section ids of the reference passages
+    points: tuple[PointResult, ...] = ()
+    signals: scoring.AnswerSignals | None = None
+    reason: str = ""  # why a pre-check decided, or what capped the score
+    note: str = ""  # e.g. the answer was truncated
+    llm_calls: int = 0
+    parse_failures: int = 0
+    seconds: float = 0.0
+    passages: tuple[str, ...] = field(default=(), compare=False)  # chunk ids used
+
+    def to_json(self) -> dict:
+        """The `coach grade --json` contract (without the id)."""
+        return {"score": self.score, "verdict": self.verdict, "covered": list(self.covered),
+                "missing": list(self.missing), "feedback": self.feedback, "citations": list(self.citations)}
+
+
+def roadmap_topic(question: str, questions: Sequence, min_overlap: float = 0.6) -> str | None:
+    """The top-level section of the roadmap question this text is (token Jaccard >= 0.6), if any."""
+    q = set(tokenize(question))
+    if not q:
+        return None
+    best, score = None, 0.0
+    for rq in questions:
+        u = set(tokenize(rq.text))
+        j = len(q & u) / len(q | u) if u else 0.0
+        if j > score:
+            best, score = rq, j
+    return best.topic if best is not None and score >= min_overlap else None
+
+
+class Grader:
+    """Grades answers. `model=None` grades from the deterministic signals only (no LLM)."""
+
+    def __init__(self, retriever: Retriever, model: ChatModel | None, params: scoring.Params = scoring.DEFAULT,
+                 *, n_points: int = 6, n_passages: int = 4, judge: YesNoJudge | None = None,
+                 contradiction_call: bool = False) -> None:
+        self.retriever = retriever
+        self.embedder = retriever.embedder
+        self.model = model
+        self.judge = judge or (make_judge(model) if model is not None else None)
+        self.contradiction_call = contradiction_call
+        self.params = params
+        self.n_points = n_points
+        self.n_passages = n_passages
+        self._vecs: dict[str, list[float]] = {}
+
+    # -- reference passages and key points ---------------------------------------------------------
+    def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
+        chunks = self.retriever.chunks
+        fixed = [chunks[i] for i in chunk_ids if i in chunks]
+        hits = self.retriever.search(question, 100)
+        content = [h.chunk for h in hits if not NOT_CONTENT.search(h.chunk.title)]
+        topic = roadmap_topic(question, self.retriever.corpus.questions)
+        if topic:
+            own = [c for c in content if c.section.split(".")[0] == topic]
+            # the question's own section first, then the best two overall (the roadmap sometimes
+            # answers a question in another section: Aurora is in AWS Databases, asked in Databases)
+            content = own[:3] + content[:2] if own else content
+        out: list[Chunk] = []
+        for c in fixed + content:
+            if c not in out:
+                out.append(c)
+        return out[: max(self.n_passages, len(fixed))]
+
+    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vecs]
+        if todo:
+            self._vecs.update(zip(todo, self.embedder.embed(todo)))
+        return [self._vecs[t] for t in texts]
+
+    def rubric(self, question: str, chunks: Sequence[Chunk]) -> list[tuple[KeyPoint, float]]:
+        points = [p for c in chunks for p in split_points(c)]
+        if not points:
+            return []
+        qvec = self.embedder.embed([question], query=True)[0]
+        return select(points, self._embed([p.text for p in points]), qvec, self.n_points)
+
+    # -- grading ---------------------------------------------------------------------------------------
+    def grade(self, question: str, answer: object, *, chunk_ids: Sequence[str] = ()) -> Grade:
+        """The score card (feedback left empty: see `feedback_stream` / `grade_with_feedback`)."""
+        t0 = time.perf_counter()
+        q = clean(question, MAX_QUESTION_CHARS).text
+        a = clean(answer)
+        chunks = self.passages(q, chunk_ids) if q else []
+        chosen = self.rubric(q, chunks) if chunks else []
+        citations = tuple(dict.fromkeys(p.section for p, _ in chosen)) or tuple(dict.fromkeys(c.section for c in chunks))
+        base = dict(citations=citations, note=a.note, passages=tuple(c.id for c in chunks))
+        if content_words(a.text) == 0:
+            sig = scoring.AnswerSignals((), 0.0, 0, 1.0)
+            return self._card(sig, chosen, 0, "empty", "no answer given", t0, **base)
+
+        units = windows(sentences(a.text))
+        vecs = self.embedder.embed([a.text, *units])
+        avec, uvecs = vecs[0], vecs[1:]
+        qvec = self.embedder.embed([q], query=True)[0]
+        pvecs = self._embed([p.text for p, _ in chosen])
+        cvecs = self._embed([c.contextual_text for c in chunks])
+        atoks = set(tokenize(a.text))
+        sims = [max(cosine(pv, u) for u in uvecs) for pv in pvecs]
+        points = [scoring.PointSignals(round(s, 4), round(term_coverage(p, atoks), 4), None, max(w, 0.05))
+                  for (p, w), s in zip(chosen, sims)]
+        relevance = max([cosine(avec, qvec), *(cosine(avec, c) for c in cvecs), *sims])
+        sig = scoring.AnswerSignals(tuple(points), round(relevance, 4), content_words(a.text),
+                                    round(echo_ratio(a.text, q), 4), injection_flags(a.text))
+        early = scoring.precheck(sig, self.params)
+        if early is not None:
+            return self._card(sig, chosen, early[0], early[1], early[2], t0, **base)
+        calls = failures = 0
+        if self.judge is not None and chosen and not sig.injection:
+            verdicts, contradiction, calls, failures = self._ask_llm(q, a.text, [p for p, _ in chosen])
+            points = [replace(ps, llm=v) for ps, v in zip(points, verdicts)]
+            sig = replace(sig, points=tuple(points), llm_contradiction=contradiction)
+        score, verdict = scoring.aggregate(sig, self.params)
+        reason = ("instructions to the grader found in the answer (" + ", ".join(sig.injection) + "): ignored, "
+                  f"score capped at {self.params.cap_injection}") if sig.injection else \
+            ("the answer contradicts the reference on the central point" if scoring.contradicted(sig, self.params) else "")
+        return self._card(sig, chosen, score, verdict, reason, t0, calls, failures, **base)
+
+    def _ask_llm(self, question: str, answer: str, points: Sequence[KeyPoint]
+                 ) -> tuple[list[float | None], float | None, int, int]:
+        """P(yes) per key point, then P(yes) for the contradiction question. The user message
+        starts with the same head every time and ends with the point, so the head is evaluated once."""
+        assert self.judge is not None
+        if hasattr(self.judge, "reset"):
+            self.judge.reset()  # greedy output is reproducible only from a fresh state (MODELS.md)
+        system = Message("system", render("grade_system"))
+        head = render("grade_head", question=question, answer=quote(answer[:LLM_ANSWER_CHARS]))
+        verdicts = [self.judge.p_yes([system, Message("user", f"{head}\n\n{render('grade_point', point=p.text)}")])
+                    for p in points]
+        contradiction = None
+        if self.contradiction_call:
+            reference = "\n".join(f"- {p.text}" for p in points)
+            contradiction = self.judge.p_yes(
+                [system, Message("user", f"{head}\n\n{render('grade_contradiction', reference=reference)}")])
+        asked = [*verdicts, contradiction] if self.contradiction_call else verdicts
+        return verdicts, contradiction, len(asked), sum(v is None for v in asked)
+
+    def _card(self, sig: scoring.AnswerSignals, chosen: Sequence[tuple[KeyPoint, float]], score: int, verdict: str,
+              reason: str, t0: float, calls: int = 0, failures: int = 0, **base) -> Grade:
+        results = []
+        for (p, _), ps in zip(chosen, sig.points or [scoring.PointSignals(0.0, 0.0)] * len(chosen)):
+            credit = scoring.point_credit(ps, self.params) if sig.points else 0.0
+            results.append(PointResult(p.text, p.section, p.chunk_id, p.label, ps.similarity, ps.terms, ps.llm,
+                                       round(credit, 4)))
+        covered = tuple(r.text for r in results if r.credit >= 0.5 and verdict not in ("empty", "off-topic"))
+        missing = tuple(r.text for r in results if r.text not in covered)
+        return Grade(score, verdict, covered, missing, "", points=tuple(results), signals=sig, reason=reason,
+                     llm_calls=calls, parse_failures=failures, seconds=round(time.perf_counter() - t0, 3), **base)
+
+    # -- feedback ----------------------------------------------------------------------------------
+    def feedback_stream(self, question: str, grade: Grade) -> Iterator[str]:
+        """Short feedback, streamed. Deterministic (no LLM) for the pre-checked cases."""
+        fixed = fixed_feedback(grade)
+        if fixed is not None or self.model is None:
+            yield fixed if fixed is not None else template_feedback(grade)
+            return
+        wrong = "The answer also contains a claim that contradicts the reference.\n" if grade.signals and \
+            scoring.contradicted(grade.signals, self.params) else ""
+        prompt = render("grade_feedback", question=clean(question, MAX_QUESTION_CHARS).text, score=grade.score,
+                        verdict=grade.verdict, covered=_bullets(grade.covered), missing=_bullets(grade.missing),
+                        wrong=wrong)
+        messages = [Message("system", "You are a concise, encouraging technical interview coach."),
+                    Message("user", prompt)]
+        yield from self.model.stream(messages, max_tokens=FEEDBACK_TOKENS)
+
+    def grade_with_feedback(self, question: str, answer: object, *, chunk_ids: Sequence[str] = ()) -> Grade:
+        g = self.grade(question, answer, chunk_ids=chunk_ids)
+        text = "".join(self.feedback_stream(question, g)).strip()
+        return replace(g, feedback=text or template_feedback(g))
+
+
+def _bullets(items: Sequence[str]) -> str:
+    return "\n".join(f"- {x}" for x in items) or "- (none)"
+
+
+def fixed_feedback(g: Grade) -> str | None:
+    """Feedback that needs no LLM: the answer was empty, too short, an echo, off-topic, or an
+    injection attempt."""
+    todo = "; ".join(g.missing[:3])
+    if g.verdict == "empty":
+        return f"No answer was given. A good answer would cover: {todo}." if todo else "No answer was given."
+    if g.signals and g.signals.injection:
+        return ("Your answer contains instructions addressed to the grader; they were ignored and the score is "
+                f"capped at {g.score}. Answer the question itself" + (f", e.g.: {todo}." if todo else "."))
+    if g.reason.startswith(("too short", "the answer mostly repeats")):
+        return f"The answer is too thin to grade ({g.reason}). Explain it in your own words" + \
+            (f", covering: {todo}." if todo else ".")
+    if g.verdict == "off-topic":
+        return "This answer does not address the question that was asked" + (f"; it should cover: {todo}." if todo else ".")
+    return None
+
+
+def template_feedback(g: Grade) -> str:
+    parts = []
+    if g.covered:
+        parts.append("You covered: " + "; ".join(g.covered[:3]) + ".")
+    if g.missing:
+        parts.append("Add: " + "; ".join(g.missing[:3]) + ".")
+    return " ".join(parts) or "Graded against the roadmap's key points."

@@ -1,0 +1,153 @@
+"""Key points: the rubric items of a grade, cut from the roadmap's own bullets.
+
+What it does: splits a chunk into points (a top-level bullet with its sub-bullets; when the
+parent bullet is only a label like "**4-way teardown**:", each sub-bullet becomes its own point,
+prefixed with the label), strips Markdown, and records each point's technical terms (backticked,
+bold, acronyms). `select` keeps the points most similar to the question. The roadmap's bullets are
+dense and factual, which is what makes them usable as a rubric without writing one by hand.
+
+What it does not do: embed (the caller passes vectors) or judge an answer (`coach.signals`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from coach.types import Chunk
+
+_BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
+_LABEL_ONLY = re.compile(r"^\*\*([^*]+)\*\*\s*:?\s*$|^([^:]{1,60}):\s*$")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
+MAX_POINT_CHARS = 300  # a longer point is cut: it goes into every per-point prompt
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    text: str  # plain text, e.g. "4-way teardown: Initiator sends FIN → enters FIN_WAIT_1"
+    section: str
+    chunk_id: str
+    terms: tuple[str, ...] = ()  # backticked, bold and acronym spans, as written
+    label: str = ""  # the bold lead ("Window scaling") or parent label, for follow-up questions
+
+
+def plain(md: str) -> str:
+    """Markdown emphasis and code marks removed, whitespace collapsed.
+
+    >>> plain("**TIME_WAIT** purpose: `2*MSL` wait")
+    'TIME_WAIT purpose: 2*MSL wait'
+    """
+    text = _BOLD.sub(r"\1", md)
+    text = _CODE.sub(r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links: keep the text
+    return " ".join(text.split())
+
+
+def terms_of(md: str) -> tuple[str, ...]:
+    """Distinct technical terms of a Markdown line, in order.
+
+    >>> terms_of("**Window scaling** (RFC 7323): `rwnd` up to 1 GB")
+    ('Window scaling', 'rwnd', 'RFC', 'GB')
+    """
+    found = [*_BOLD.findall(md), *_CODE.findall(md), *_ACRONYM.findall(_CODE.sub(" ", md))]
+    seen: dict[str, None] = {}
+    for t in found:
+        t = t.strip()
+        if t:
+            seen.setdefault(t, None)
+    return tuple(seen)
+
+
+def _label(md: str) -> str:
+    m = _BOLD.match(md.strip())
+    if m:
+        return m.group(1).strip()
+    head = md.split(":", 1)[0] if ":" in md[:60] else ""
+    return plain(head)
+
+
+def _blocks(text: str) -> list[tuple[str, list[str]]]:
+    """(top line, sub lines) for each top-level item; a paragraph or table row is its own block."""
+    blocks: list[tuple[str, list[str]]] = []
+    in_fence = False
+    for line in text.splitlines():
+        if line.strip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        if in_fence or not line.strip() or re.match(r"^\s*\|?\s*:?-{3,}", line):
+            continue
+        m = _BULLET.match(line)
+        if m and len(m.group(1)) >= 2 and blocks:
+            blocks[-1][1].append(m.group(2).strip())
+        elif m:
+            blocks.append((m.group(2).strip(), []))
+        else:
+            body = line.strip().lstrip(">").strip()
+            if body.startswith("|"):
+                body = " — ".join(c.strip() for c in body.strip("|").split("|") if c.strip())
+            if len(body.split()) >= 4:
+                blocks.append((body, []))
+    return blocks
+
+
+def split_points(chunk: Chunk) -> list[KeyPoint]:
+    """The chunk's rubric items (see the module docstring).
+
+    >>> c = Chunk("c1", "3.1", "TCP", ("3.1 TCP",), "- **4-way teardown**:\\n  - Initiator sends `FIN`\\n"
+    ...           "  - `TIME_WAIT` purpose: ensure delayed packets do not corrupt new connections\\n"
+    ...           "- **Ports**: well-known (0–1023)", "r.md")
+    >>> [p.text for p in split_points(c)]
+    ['4-way teardown: Initiator sends FIN', '4-way teardown: TIME_WAIT purpose: ensure delayed packets do not corrupt new connections', 'Ports: well-known (0–1023)']
+    """
+    out: list[KeyPoint] = []
+
+    def add(md: str, label: str, prefix: str = "") -> None:
+        text = (prefix + plain(md))[:MAX_POINT_CHARS].strip()
+        if len(text.split()) >= 2:
+            out.append(KeyPoint(text, chunk.section, chunk.id, terms_of(md), label))
+
+    for top, subs in _blocks(chunk.text):
+        m = _LABEL_ONLY.match(top)
+        if m and subs:
+            label = plain(m.group(1) or m.group(2))
+            for sub in subs:
+                add(sub, _label(sub) or label, f"{label}: ")
+        elif subs:
+            add(top + " " + "; ".join(subs), _label(top))
+        else:
+            add(top, _label(top))
+    return out
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """Dot product of two unit vectors (the Embedder Protocol returns unit vectors).
+
+    >>> round(cosine([0.6, 0.8], [1.0, 0.0]), 2)
+    0.6
+    """
+    return float(sum(x * y for x, y in zip(a, b)))
+
+
+def select(points: Sequence[KeyPoint], point_vecs: Sequence[Sequence[float]], question_vec: Sequence[float],
+           n: int) -> list[tuple[KeyPoint, float]]:
+    """The `n` points most similar to the question, most similar first, duplicates (same text)
+    dropped. Returns (point, similarity to the question).
+
+    >>> p = [KeyPoint("a b", "1", "c"), KeyPoint("c d", "1", "c"), KeyPoint("a b", "1", "d")]
+    >>> [(k.text, s) for k, s in select(p, [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], [0.8, 0.6], 2)]
+    [('a b', 0.8), ('c d', 0.6)]
+    """
+    ranked = sorted(zip(points, (cosine(v, question_vec) for v in point_vecs)), key=lambda t: -t[1])
+    seen: set[str] = set()
+    out: list[tuple[KeyPoint, float]] = []
+    for p, s in ranked:
+        key = p.text.lower()
+        if key not in seen:
+            seen.add(key)
+            out.append((p, round(s, 6)))
+        if len(out) == n:
+            break
+    return out

@@ -1,0 +1,64 @@
+"""`coach ask`: grounded answers with real citations, and the decline path."""
+
+import pytest
+
+from coach.explain import DECLINE_TEXT, Explainer, Thresholds, decide
+from coach_helpers import make_retriever
+from fakes import ScriptedChatModel
+
+FAKE = Thresholds(dense_out=0.05, known_out=0.5, dense_sure=0.99)  # the hashing embedder's scale
+
+
+@pytest.fixture
+def retriever(cfg, embedder, store):
+    return make_retriever(cfg, embedder, store)
+
+
+@pytest.mark.parametrize("q", ["What is the capital of France?", "Write a poem about autumn leaves",
+                               "What dose of ibuprofen for a headache?", "How do I center a div with CSS flexbox?",
+                               "", "   ", "🙂🙂🙂", "\x00\x00"])
+def test_out_of_scope_is_declined_without_the_model(retriever, q):
+    model = ScriptedChatModel([])
+    a = Explainer(retriever, model, thresholds=FAKE).answer(q)
+    assert a.declined and a.citations == () and a.answer == DECLINE_TEXT and model.calls == []
+
+
+def test_grounded_answer_streams_and_keeps_only_retrieved_citations(retriever):
+    model = ScriptedChatModel(["TIME_WAIT keeps delayed packets from corrupting new connections [1.1]; "
+                               "see also [7.7] and [2.1]."])
+    ex = Explainer(retriever, model, thresholds=FAKE)
+    stream = ex.stream("Why does TIME_WAIT exist?")
+    text = "".join(stream)
+    a = stream.result
+    assert not a.declined and a.citations[0] == "1.1" and "7.7" not in a.citations
+    assert "[7.7]" not in text and "[1.1]" in text and "[7.7]" not in a.answer
+    assert a.answer.startswith("TIME_WAIT keeps delayed packets from corrupting new connections [1.1]")
+    retrieved = {h.chunk.section for h in retriever.search("Why does TIME_WAIT exist?", 4)}
+    assert set(a.citations) <= retrieved
+    system, user = model.calls[0].messages
+    assert "[1.1]" in user.content and "Why does TIME_WAIT exist?" in user.content
+
+
+def test_model_saying_not_covered_is_a_decline(retriever):
+    model = ScriptedChatModel(["NOT IN ROADMAP"])
+    stream = Explainer(retriever, model, thresholds=FAKE).stream("How does TIME_WAIT tuning work?")
+    text = "".join(stream)
+    assert stream.result.declined and stream.result.citations == () and text == DECLINE_TEXT
+
+
+def test_uncited_answer_gets_the_top_passage_as_its_source(retriever):
+    model = ScriptedChatModel(["The OOM killer picks a victim by oom_score."])
+    a = Explainer(retriever, model, thresholds=FAKE).answer("How does the OOM killer pick a victim?")
+    assert a.citations == ("2.1",) and a.answer.endswith("[2.1]")
+
+
+def test_follow_up_uses_the_previous_turn(retriever):
+    model = ScriptedChatModel(["Use tcp_tw_reuse [1.1]."])
+    a = Explainer(retriever, model, thresholds=FAKE).answer("and how do I tune that?", "Why does TIME_WAIT exist?")
+    assert not a.declined and a.citations == ("1.1",)
+    assert "Why does TIME_WAIT exist?" in model.calls[0].messages[1].content
+
+
+def test_decide_thresholds():
+    t = Thresholds()
+    assert decide(0.9, 0.0, t) == "in" and decide(0.2, 1.0, t) == "out" and decide(0.35, 0.2, t) == "out"

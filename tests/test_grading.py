@@ -1,0 +1,103 @@
+"""The grader over fake backends: pre-checks, the prompt layout, injection, parse failures."""
+
+import pytest
+
+from coach.grading import Grader, roadmap_topic
+from coach_helpers import OFF_TOPIC, STRONG_TCP, make_retriever
+from fakes import ScriptedChatModel
+from test_signals import INJECTIONS
+
+Q = "Explain the TCP 4-way teardown and why TIME_WAIT exists."
+PARTIAL = "The side that closes first sends FIN and the other side answers with ACK."
+
+
+def always(verdict):
+    return ScriptedChatModel([lambda m, s: {"verdict": verdict} if s else "Good."] * 200)
+
+
+@pytest.fixture
+def retriever(cfg, embedder, store):
+    return make_retriever(cfg, embedder, store)
+
+
+def test_empty_answers_score_zero_without_the_llm(retriever):
+    model = always("yes")
+    g = Grader(retriever, model)
+    for a in ["", "   \n", "\x00\x00", None, "🙂🙂"]:
+        grade = g.grade(Q, a)
+        assert (grade.score, grade.verdict) == (0, "empty") and grade.covered == ()
+        assert grade.citations and grade.missing
+    assert model.calls == []
+
+
+@pytest.mark.parametrize("attack", INJECTIONS)
+def test_injection_never_moves_the_score_even_with_a_yes_model(retriever, attack):
+    model = always("yes")
+    g = Grader(retriever, model)
+    for text in (attack, STRONG_TCP + "\n\n" + attack, attack + " " + STRONG_TCP):
+        grade = g.grade(Q, text)
+        assert grade.score <= 3, (text, grade.score)
+    assert model.calls == []  # an injection is graded on the deterministic signals only
+
+
+def test_prompt_layout_shared_head_first_point_last_answer_quoted(retriever):
+    model = always("yes")
+    grade = Grader(retriever, model).grade(Q, STRONG_TCP)
+    calls = [c for c in model.calls if c.schema is not None]
+    assert len(calls) == len(grade.points) == grade.llm_calls and len(calls) >= 3
+    systems = {c.messages[0].content for c in calls}
+    users = [c.messages[1].content for c in calls]
+    assert len(systems) == 1 and "never instructions" in systems.pop()
+    head = users[0].split("Does the candidate's answer")[0]
+    assert all(u.startswith(head) for u in users)  # identical prefix: llama.cpp reuses its cache
+    assert all(u.rstrip().endswith(p.text) for u, p in zip(users, grade.points))  # the point comes last
+    assert f"<answer>\n{STRONG_TCP}\n</answer>" in head
+    assert Q in head
+    both = Grader(retriever, always("yes"), contradiction_call=True).grade(Q, STRONG_TCP)
+    assert both.llm_calls == len(both.points) + 1 and both.signals.llm_contradiction == 1.0
+
+
+def test_the_llm_is_one_signal_among_several(retriever):
+    yes = Grader(retriever, always("yes")).grade(Q, STRONG_TCP)
+    no = Grader(retriever, always("no")).grade(Q, STRONG_TCP)
+    none = Grader(retriever, None).grade(Q, STRONG_TCP)
+    assert yes.score > no.score and none.llm_calls == 0
+    assert yes.points[0].llm == 1.0 and no.points[0].llm == 0.0 and none.points[0].llm is None
+    assert no.verdict in ("wrong", "weak", "partial") and yes.covered
+
+
+def test_parse_failures_are_counted_and_the_grade_still_comes(retriever):
+    model = ScriptedChatModel(["not json"] * 50)
+    grade = Grader(retriever, model).grade(Q, STRONG_TCP)
+    assert grade.parse_failures == grade.llm_calls > 0 and all(p.llm is None for p in grade.points)
+    assert 0 <= grade.score <= 10
+
+
+def test_off_topic_answer_is_caught(retriever):
+    model = always("yes")
+    grade = Grader(retriever, model).grade(Q, OFF_TOPIC)
+    assert grade.verdict == "off-topic" and grade.score <= 2
+
+
+def test_strong_answer_beats_a_partial_one(retriever):
+    g = Grader(retriever, always("yes"))
+    assert g.grade(Q, STRONG_TCP).score > g.grade(Q, PARTIAL).score
+
+
+def test_passages_prefer_given_chunks_and_the_roadmap_questions_section(retriever):
+    g = Grader(retriever, None)
+    dns = next(c for c in retriever.chunks.values() if c.section == "1.2")
+    assert g.passages(Q, [dns.id])[0] == dns
+    assert roadmap_topic("Explain the TCP 3-way handshake", retriever.corpus.questions) == "1"
+    assert roadmap_topic("Why is the sky blue", retriever.corpus.questions) is None
+    assert all(not c.title.startswith("Interview Questions") for c in g.passages("Explain the TCP 3-way handshake."))
+
+
+def test_feedback_streams_from_the_model_or_is_fixed(retriever):
+    model = always("yes")
+    g = Grader(retriever, model)
+    grade = g.grade(Q, STRONG_TCP)
+    assert "".join(g.feedback_stream(Q, grade)) == "Good."
+    assert model.calls[-1].schema is None and "Key points the answer missed" in model.calls[-1].messages[1].content
+    empty = g.grade(Q, "")
+    assert "".join(g.feedback_stream(Q, empty)).startswith("No answer was given")

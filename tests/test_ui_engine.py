@@ -1,0 +1,162 @@
+"""The app's callbacks on the real interview engine (`coach.interview.Session`, the real grader,
+bank and explainer) over fake backends: a hashing embedder, an in-memory vector store and a
+scripted chat model that records what it was sent."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from coach.backend import Engine, RealCoach
+from coach.explain import Explainer, Thresholds
+from coach.store import Store, utcnow
+from coach_helpers import STRONG_TCP, make_retriever
+from fakes import ScriptedChatModel
+
+ui = pytest.importorskip("coach.ui")
+SEED = 1  # the fake corpus maps both roadmap questions to 1.1: this seed asks the TCP one first
+FEEDBACK = "You named FIN_WAIT_1 and CLOSE_WAIT; add what TIME_WAIT protects [1.1]."
+
+
+def reply(messages, schema):
+    if schema is None:  # feedback or an explanation, streamed
+        return FEEDBACK
+    if "questions" in schema.get("properties", {}):
+        return {"questions": ["How does the OOM killer pick its victim process?"]}
+    return {"verdict": "yes"}
+
+
+@pytest.fixture
+def model():
+    return ScriptedChatModel([reply] * 500)
+
+
+@pytest.fixture
+def coach(cfg, embedder, store, model):
+    retriever = make_retriever(cfg, embedder, store)
+    engine = Engine.build(retriever, model, cfg.data_dir / "bank" / "questions.json")
+    engine = replace(engine, explainer=Explainer(retriever, model, thresholds=Thresholds(0.05, 0.5, 0.99)))
+    return RealCoach(cfg, engine, background=False, seed=SEED)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return Store(tmp_path / "data" / "progress.db")
+
+
+def last(gen):
+    out = None
+    for out in gen:
+        pass
+    return out
+
+
+def test_full_turn_on_the_real_engine(db, coach, corpus_dir, model):
+    sections = coach.engine().retriever.corpus.sections
+    cb = ui.Callbacks(db, coach, sections)
+    chat, card, panel, status = last(cb.start("section", "1.1", "any", None))
+    assert status == "" and "section 1.1" in chat[-1]["content"]
+    asked = panel.practice.question
+    assert "TCP" in asked.text, asked  # SEED picks the question STRONG_TCP answers
+    steps = list(cb.send(STRONG_TCP, panel))
+    chat, card, panel, status = steps[-1]
+    assert status == ""
+    texts = [m["content"] for m in chat]
+    assert any(t.startswith("### Score ") for t in texts) and card.startswith("### Score ")
+    assert any(FEEDBACK in t for t in texts) and FEEDBACK in card
+    sources = [m for m in chat if "metadata" in m]
+    assert sources and sources[0]["metadata"]["title"].startswith("Sources [1.1]")
+    assert "TCP Deep Dive" in sources[0]["content"]
+    # the answer went to the model as quoted data
+    assert any(STRONG_TCP[:40] in m.content for call in model.calls for m in call.messages)
+    turn = db.turns(panel.practice.session.id)[0]
+    assert turn.question == asked and turn.answer == STRONG_TCP and turn.grade.feedback == FEEDBACK
+    assert turn.grade.citations[0].section == "1.1" and turn.grade.citations[0].text
+    assert db.session(panel.practice.session.id).pending == panel.practice.question  # the next or a follow-up
+
+
+def test_commands_on_the_real_engine(db, coach):
+    cb = ui.Callbacks(db, coach, coach.engine().retriever.corpus.sections)
+    _, _, panel, _ = last(cb.start("section", "1", "any", None))
+    first = panel.practice.question
+    chat, _, panel, _ = last(cb.send("hint", panel))
+    assert chat[-1]["content"].startswith("**Hint**") and panel.practice.question == first
+    chat, _, panel, status = last(cb.send("explain", panel))
+    assert status == "" and any(m["content"].startswith("**Explanation**") for m in chat)
+    assert "metadata" in chat[-1] and chat[-1]["metadata"]["title"].startswith("Sources [1")
+    chat, _, panel, _ = last(cb.send("skip", panel))
+    assert panel.practice.question != first
+    turns = db.turns(panel.practice.session.id)
+    assert [t.skipped for t in turns] == [True] and turns[0].question == first
+
+
+def test_resume_asks_the_pending_question_and_not_the_answered_ones(tmp_path, coach):
+    path = tmp_path / "p.db"
+    sections = coach.engine().retriever.corpus.sections
+    cb = ui.Callbacks(Store(path), coach, sections)
+    _, _, panel, _ = last(cb.start("section", "1", "any", None))
+    answered = panel.practice.question
+    last(cb.send("skip", panel))
+    pending = panel.practice.question
+    sid = panel.practice.session.id
+
+    cb2 = ui.Callbacks(Store(path), coach, sections)  # a restarted server
+    chat, _, panel2, status = last(cb2.resume(sid, None))
+    assert status == "" and panel2.practice.question == pending
+    assert chat[-1]["content"].endswith(pending.text)
+    _, _, panel2, _ = last(cb2.send("skip", panel2))
+    assert [t.question.id for t in Store(path).turns(sid)] == [answered.id, pending.id]
+    nxt = panel2.practice.question  # None when section 1 has no question left
+    assert nxt is None or nxt.id not in {answered.id, pending.id}
+
+
+def test_two_tabs_do_not_mix_on_the_real_engine(db, coach):
+    cb = ui.Callbacks(db, coach, coach.engine().retriever.corpus.sections)
+    _, _, tab1, _ = last(cb.start("section", "1.1", "any", None))
+    _, _, tab2, _ = last(cb.start("section", "2.1", "any", None))
+    g1, g2 = cb.send("tab one: " + STRONG_TCP, tab1), cb.send("tab two: oom_score_adj picks the victim", tab2)
+    for _ in zip(g1, g2):
+        pass
+    last(g1), last(g2)
+    t1, t2 = db.turns(tab1.practice.session.id), db.turns(tab2.practice.session.id)
+    assert [t.answer[:7] for t in t1] == ["tab one"] and [t.answer[:7] for t in t2] == ["tab two"]
+    assert t1[0].question.section.startswith("1") and t2[0].question.section.startswith("2")
+
+
+def test_review_asks_only_the_due_questions(db, coach):
+    sections = coach.engine().retriever.corpus.sections
+    clock = [utcnow()]
+    cb = ui.Callbacks(db, coach, sections, now=lambda: clock[0])
+    _, _, panel, _ = last(cb.start("section", "2.1", "any", None))
+    weak = panel.practice.question
+    last(cb.send("no idea at all, sorry", panel))  # scores low: due again within minutes
+    clock[0] += timedelta(hours=1)
+    chat, _, review, status = last(cb.start("review", None, None, None))
+    assert status == "" and review.practice.question.id == weak.id
+    chat, _, review, _ = last(cb.send("skip", review))
+    assert "Session finished" in chat[-1]["content"]  # nothing else was due
+
+
+def test_ask_tab_cites_passages(db, coach):
+    cb = ui.Callbacks(db, coach, coach.engine().retriever.corpus.sections)
+    msgs, view, ctx = last(cb.ask("Why does TIME_WAIT exist after the TCP teardown?", None, None))
+    assert msgs[1]["content"].startswith("You named") and msgs[-1]["metadata"]["title"] == "Sources [1.1]"
+    assert "TIME_WAIT" in msgs[-1]["content"]
+    msgs, _, _ = last(cb.ask("What is the capital of France?", view, ctx))
+    assert "outside what the roadmap covers" in msgs[-1]["content"]
+
+
+def test_first_use_reports_progress(cfg, monkeypatch):
+    """A coach without an engine builds it on first use and says what it is doing; a missing model
+    is a message, not a traceback."""
+    from coach.errors import ModelError
+
+    seen = []
+
+    def no_model(cfg, progress=None):
+        raise ModelError('model file x.gguf does not exist: run "coach model fetch"')
+
+    monkeypatch.setattr("coach.llm.make_chat_model", no_model)
+    with pytest.raises(ModelError, match="coach model fetch"):
+        RealCoach(cfg).engine(lambda f, d: seen.append(d))
+    assert seen == ["checking the language model"]
