@@ -136,7 +136,7 @@ def _grade_full(rt: Runtime, question: str, answer: str, quick: bool):
 
 
 def score_card(g) -> str:
-    lines = [f"score: {g.score}/10 ({g.verdict})"]
+    lines = [f"score: {g.score:g}/10 ({g.verdict})"]
     if g.reason:
         lines.append(f"note: {g.reason}")
     if g.note:

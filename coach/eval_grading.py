@@ -97,7 +97,7 @@ def run(grader, rows: Sequence[Mapping], dump: Path | None = None, log=lambda s:
                        "parse_failures": g.parse_failures, "llm_calls": g.llm_calls,
                        "seconds": round(time.perf_counter() - t0, 3)}
                 records.append(rec)
-                log(f"{rec['id']} {kind:<9} {g.score:>2} {g.verdict:<9} {rec['seconds']:.1f}s")
+                log(f"{rec['id']} {kind:<9} {g.score:>4} {g.verdict:<9} {rec['seconds']:.1f}s")
                 if out:
                     out.write(json.dumps({**rec, "question": row["question"], "reason": g.reason,
                                           "points": [p.text for p in g.points],

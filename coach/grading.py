@@ -57,7 +57,7 @@ class PointResult:
 
 @dataclass(frozen=True)
 class Grade:
-    score: int  # 0-10
+    score: float  # 0-10, one decimal
     verdict: str  # one of scoring.VERDICTS
     covered: tuple[str, ...]
     missing: tuple[str, ...]
@@ -151,7 +151,7 @@ class Grader:
         base = dict(citations=citations, note=a.note, passages=tuple(c.id for c in chunks))
         if content_words(a.text) == 0:
             sig = scoring.AnswerSignals((), 0.0, 0, 1.0)
-            return self._card(sig, chosen, 0, "empty", "no answer given", t0, **base)
+            return self._card(sig, chosen, 0.0, "empty", "no answer given", t0, **base)
 
         units = windows(sentences(a.text))
         vecs = self.embedder.embed([a.text, *units])
@@ -168,7 +168,7 @@ class Grader:
                                     round(echo_ratio(a.text, q), 4), injection_flags(a.text))
         early = scoring.precheck(sig, self.params)
         if early is not None:
-            return self._card(sig, chosen, early[0], early[1], early[2], t0, **base)
+            return self._card(sig, chosen, float(early[0]), early[1], early[2], t0, **base)
         calls = failures = 0
         if self.judge is not None and chosen and not sig.injection:
             verdicts, contradiction, calls, failures = self._ask_llm(q, a.text, [p for p, _ in chosen])
@@ -199,7 +199,7 @@ class Grader:
         asked = [*verdicts, contradiction] if self.contradiction_call else verdicts
         return verdicts, contradiction, len(asked), sum(v is None for v in asked)
 
-    def _card(self, sig: scoring.AnswerSignals, chosen: Sequence[tuple[KeyPoint, float]], score: int, verdict: str,
+    def _card(self, sig: scoring.AnswerSignals, chosen: Sequence[tuple[KeyPoint, float]], score: float, verdict: str,
               reason: str, t0: float, calls: int = 0, failures: int = 0, **base) -> Grade:
         results = []
         for (p, _), ps in zip(chosen, sig.points or [scoring.PointSignals(0.0, 0.0)] * len(chosen)):

@@ -50,24 +50,28 @@ class Params:
     # match sits near 0.2-0.35 on the dev set, a sentence restating a point near 0.6-0.8.
     sim_lo: float = 0.35
     sim_hi: float = 0.70
-    # P(yes) earning no / full credit. The 1.5B leans to "yes": 0.5 is its "no", ~0.9 its "yes".
-    p_lo: float = 0.50
-    p_hi: float = 0.90
+    # P(yes) earning no / full credit. The 1.5B leans to "yes": ~0.6 is its "no", ~0.95 its "yes".
+    p_lo: float = 0.60
+    p_hi: float = 0.95
     # Weights of the three per-point signals (sum 1). Only the LLM can tell a true statement from a
     # fluent false one; similarity and terms see topic, not truth.
     w_llm: float = 0.5
     w_sim: float = 0.25
     w_terms: float = 0.25
-    # Coverage (weighted mean credit) that earns 10/10: the rubric is cut from the retrieved
-    # passages, which hold more than any one question asks, so no strong answer covers it all.
-    full_coverage: float = 0.6
+    # Coverage (weighted mean credit) that earns 0 / 10: the rubric is cut from the retrieved
+    # passages, which hold more than any one question asks, so no strong answer covers it all, and
+    # an answer that only shares the topic still earns some similarity and term credit.
+    no_coverage: float = 0.2
+    full_coverage: float = 0.7
     # Relevance below `rel_lo` is off-topic without asking the LLM; up to `rel_hi` the score is
     # scaled down linearly.
     rel_lo: float = 0.30
     rel_hi: float = 0.45
     # Contradiction: the answer discusses the central point (similarity >= c_sim) but the LLM's
-    # P(yes) for it is below c_p.
-    c_sim: float = 0.50
+    # P(yes) for it is below c_p. Off by default (c_sim > 1): on the dev set it capped strong
+    # answers as often as wrong ones, because the 1.5B's P(yes) for the central point is noisy.
+    # Set c_sim = 0.5 to turn it on with a stronger judge.
+    c_sim: float = 1.1
     c_p: float = 0.60
     min_content_words: int = 5  # fewer is "too short": a phrase, not an answer
     max_echo: float = 0.8  # an answer this much made of the question's words only repeats it
@@ -94,7 +98,7 @@ def ramp(x: float, lo: float, hi: float) -> float:
 def point_credit(p: PointSignals, params: Params = DEFAULT) -> float:
     """Credit (0-1) for one key point. Without an LLM verdict its weight goes to the others.
 
-    >>> point_credit(PointSignals(similarity=0.70, terms=0.5, llm=0.9))
+    >>> point_credit(PointSignals(similarity=0.70, terms=0.5, llm=0.95))
     0.875
     >>> point_credit(PointSignals(similarity=0.525, terms=0.0, llm=None))
     0.25
@@ -122,9 +126,12 @@ def coverage(points: Sequence[PointSignals], params: Params = DEFAULT) -> float:
 def contradicted(s: AnswerSignals, params: Params = DEFAULT) -> bool:
     """The answer talks about the central key point but the LLM doubts it states it correctly.
 
-    >>> contradicted(AnswerSignals((PointSignals(0.65, 0.4, 0.55),), 0.7, 50, 0.0))
+    >>> on = Params(c_sim=0.5)
+    >>> contradicted(AnswerSignals((PointSignals(0.65, 0.4, 0.55),), 0.7, 50, 0.0), on)
     True
-    >>> contradicted(AnswerSignals((PointSignals(0.65, 0.4, 0.85),), 0.7, 50, 0.0))
+    >>> contradicted(AnswerSignals((PointSignals(0.65, 0.4, 0.85),), 0.7, 50, 0.0), on)
+    False
+    >>> contradicted(AnswerSignals((PointSignals(0.65, 0.4, 0.55),), 0.7, 50, 0.0))  # off by default
     False
     """
     if not s.points or s.points[0].llm is None:
@@ -133,7 +140,7 @@ def contradicted(s: AnswerSignals, params: Params = DEFAULT) -> bool:
     return central.similarity >= params.c_sim and central.llm < params.c_p
 
 
-def precheck(s: AnswerSignals, params: Params = DEFAULT) -> tuple[int, str, str] | None:
+def precheck(s: AnswerSignals, params: Params = DEFAULT) -> tuple[float, str, str] | None:
     """(score, verdict, reason) for answers graded without the LLM, else None.
 
     >>> precheck(AnswerSignals((), 0.0, 0, 1.0))
@@ -155,38 +162,41 @@ def precheck(s: AnswerSignals, params: Params = DEFAULT) -> tuple[int, str, str]
     return None
 
 
-def aggregate(s: AnswerSignals, params: Params = DEFAULT) -> tuple[int, str]:
-    """The score (0-10) and verdict from all signals.
+def aggregate(s: AnswerSignals, params: Params = DEFAULT) -> tuple[float, str]:
+    """The score (0-10, one decimal: two answers to one question rarely tie) and verdict.
 
     >>> strong = tuple(PointSignals(0.75, 0.6, 0.95) for _ in range(4))
     >>> aggregate(AnswerSignals(strong, 0.7, 60, 0.05))
-    (10, 'strong')
+    (10.0, 'strong')
+    >>> half = tuple(PointSignals(0.6, 0.3, 0.8) for _ in range(4))
+    >>> aggregate(AnswerSignals(half, 0.7, 60, 0.05))
+    (6.8, 'partial')
     >>> wrong = (PointSignals(0.7, 0.6, 0.55),) + strong[1:]
-    >>> aggregate(AnswerSignals(wrong, 0.7, 60, 0.05))
-    (3, 'wrong')
+    >>> aggregate(AnswerSignals(wrong, 0.7, 60, 0.05), Params(c_sim=0.5))
+    (3.0, 'wrong')
     >>> aggregate(AnswerSignals(strong, 0.7, 60, 0.05, injection=("score-demand",)))
-    (3, 'weak')
+    (3.0, 'weak')
     >>> aggregate(AnswerSignals(strong, 0.32, 60, 0.05))
-    (1, 'off-topic')
+    (1.3, 'off-topic')
     """
     early = precheck(s, params)
     if early is not None:
-        return early[0], early[1]
+        return float(early[0]), early[1]
     cov = coverage(s.points, params)
     on_topic = ramp(s.relevance, params.rel_lo, params.rel_hi)
-    score = int(round(10.0 * min(1.0, cov / params.full_coverage) * on_topic))
+    score = round(10.0 * ramp(cov, params.no_coverage, params.full_coverage) * on_topic, 1)
     verdict = verdict_for(score)
     if on_topic < 1.0 and score <= params.cap_off_topic:
         verdict = "off-topic"
     if contradicted(s, params) and score > params.cap_contradiction:
-        score, verdict = params.cap_contradiction, "wrong"
+        score, verdict = float(params.cap_contradiction), "wrong"
     if s.injection:
-        score = min(score, params.cap_injection)
+        score = min(score, float(params.cap_injection))
         verdict = verdict if verdict in ("wrong", "off-topic") else verdict_for(score)
     return score, verdict
 
 
-def verdict_for(score: int) -> str:
+def verdict_for(score: float) -> str:
     """The verdict band of a score.
 
     >>> [verdict_for(x) for x in (9, 5, 2)]

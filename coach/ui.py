@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -320,12 +321,23 @@ def _progress_panel(cb: Callbacks, tab) -> None:
     go.click(cb.export, pick, file)
 
 
+def _warm_up(coach) -> None:
+    try:
+        coach.engine(lambda fraction, desc: log.info("warming up: %s", desc))
+    except Exception as e:  # noqa: BLE001 - reported again, with what to do, on first use
+        log.warning("warm-up failed: %s", e)
+
+
 def serve(cfg, host: str | None = None, port: int | None = None, share: bool | None = None) -> None:
     """`coach serve`: build the real coach (loaded on first use) and serve the app until interrupted."""
     from coach.backend import RealCoach, load_sections
 
     ui = cfg.ui
-    app = build_app(Store.open(cfg), RealCoach(cfg), load_sections(cfg))
+    coach = RealCoach(cfg)
+    app = build_app(Store.open(cfg), coach, load_sections(cfg))
+    # Load the models while the user opens the page and picks a section; the first request waits
+    # for this (or, if it failed, tries again and shows what to do).
+    threading.Thread(target=_warm_up, args=(coach,), daemon=True, name="coach-warm-up").start()
     host, port = host or ui.host, port or ui.port
     share = ui.share if share is None else share
     app.queue().launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, ssr_mode=False,

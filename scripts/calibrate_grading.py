@@ -7,8 +7,8 @@ re-aggregated here for every candidate setting, so the search costs seconds, not
     .venv/bin/python scripts/calibrate_grading.py fit evals/grading_signals.jsonl
 
 Only a small grid over parameters with a reason to move (the P(yes) scale of the model, the
-coverage that earns 10, the contradiction thresholds) is searched; the rest keep their reasoned
-defaults. The objective is the mean of ordering and band accuracy on the odd ids.
+coverage marks that earn 0 and 10, the weight of the LLM's verdicts, the similarity floor, the
+contradiction check on or off) is searched; the rest keep their reasoned defaults. The objective is the mean of ordering and band accuracy on the odd ids.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from coach.eval_grading import report
 GRID = {
     "p_lo": [0.4, 0.5, 0.6],
     "p_hi": [0.85, 0.9, 0.95],
-    "full_coverage": [0.5, 0.6, 0.7],
-    "c_sim": [0.45, 0.55, 1.1],  # 1.1 switches the contradiction check off
-    "c_p": [0.5, 0.6, 0.7],
+    "no_coverage": [0.0, 0.2, 0.3],
+    "full_coverage": [0.6, 0.7, 0.8],
+    "c_sim": [0.5, 1.1],  # 1.1 switches the contradiction check off
+    "w_llm": [0.3, 0.5, 0.7],  # w_sim = w_terms = (1 - w_llm) / 2
+    "sim_lo": [0.3, 0.35, 0.4],
 }
 
 
@@ -60,6 +62,7 @@ def fit(path: Path) -> None:
         kw = dict(zip(GRID, values))
         if kw["p_hi"] <= kw["p_lo"]:
             continue
+        kw["w_sim"] = kw["w_terms"] = round((1 - kw["w_llm"]) / 2, 6)
         params = replace(scoring.DEFAULT, **kw)
         rep = report(rescore(records, params))
         key = (round(objective(rep, "odd (calibration)"), 6), -sum(abs(getattr(params, k) - getattr(scoring.DEFAULT, k))

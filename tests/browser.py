@@ -64,6 +64,10 @@ def chromium_page(width: int = 1280, height: int = 1000):
         try:
             context = browser.new_context(viewport={"width": width, "height": height})
             context.route("**/*", guard)  # every tab of this window
+            # generous waits: on 2 shared cores a page update can take seconds; a wait only costs
+            # time when the test is failing anyway
+            context.set_default_timeout(60_000)
+            sync_api.expect.set_options(timeout=30_000)
             yield context.new_page(), external
         finally:
             browser.close()

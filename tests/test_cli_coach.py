@@ -69,7 +69,7 @@ def test_grade_batch_contract_with_bad_lines(env, capsys):
                                        "noquestion", "7", "line-11"]
     for key in ("strong", "empty", "ws", "nul", "huge", "emoji", "inject"):
         g = got[key]
-        assert set(g) == GRADE_KEYS and isinstance(g["score"], int) and 0 <= g["score"] <= 10
+        assert set(g) == GRADE_KEYS and isinstance(g["score"], (int, float)) and 0 <= g["score"] <= 10
         assert all(isinstance(c, str) for c in g["citations"]) and isinstance(g["feedback"], str) and g["feedback"]
     assert got["empty"]["score"] == 0 and got["empty"]["verdict"] == "empty"
     assert got["ws"]["score"] == 0 and got["inject"]["score"] <= 3

@@ -7,7 +7,8 @@ import pytest
 from coach.scoring import (DEFAULT, AnswerSignals, Params, PointSignals, aggregate, contradicted, coverage,
                            point_credit, precheck, ramp)
 
-P = Params(sim_lo=0.4, sim_hi=0.8, p_lo=0.5, p_hi=0.9, w_llm=0.5, w_sim=0.25, w_terms=0.25, full_coverage=0.5,
+P = Params(sim_lo=0.4, sim_hi=0.8, p_lo=0.5, p_hi=0.9, w_llm=0.5, w_sim=0.25, w_terms=0.25, no_coverage=0.0,
+           full_coverage=0.5,
            rel_lo=0.3, rel_hi=0.5, c_sim=0.5, c_p=0.6)
 
 
@@ -36,7 +37,11 @@ def test_score_scales_coverage_to_the_full_mark_and_by_relevance():
     pts = [PointSignals(0.6, 0.4, 0.8), PointSignals(0.4, 0.0, 0.5)]  # coverage 0.3 -> 0.3/0.5 = 6
     assert aggregate(answer(pts), P) == (6, "partial")
     assert aggregate(answer(pts, relevance=0.4), P) == (3, "weak")  # relevance ramp 0.5 -> 3
-    assert aggregate(answer(pts, relevance=0.33), P) == (1, "off-topic")
+    assert aggregate(answer(pts, relevance=0.33), P) == (0.9, "off-topic")  # 6 * 0.15
+    # coverage at or below no_coverage earns 0; between the two marks, linear, one decimal
+    Q = replace(P, no_coverage=0.1)
+    assert aggregate(answer(pts), Q) == (5.0, "partial")  # (0.3 - 0.1) / (0.5 - 0.1)
+    assert aggregate(answer([PointSignals(0.5, 0.0, 0.55)]), Q)[0] == pytest.approx(0.6)  # credit 0.125: (0.125 - 0.1) / 0.4 -> 0.6
 
 
 def test_contradiction_caps_a_fluent_wrong_answer():
