@@ -27,7 +27,7 @@ from pathlib import Path
 
 from coach.corpus import Corpus
 from coach.errors import ModelError
-from coach.keypoints import cosine
+from coach.keypoints import NOT_CONTENT, cosine
 from coach.llm import ChatModel, Message, complete_json
 from coach.prompts import render
 from coach.sections import in_section, resolve_section
@@ -35,7 +35,6 @@ from coach.types import Chunk, Section
 
 LEVELS = {0: "basics", 1: "intermediate", 2: "advanced"}
 DUP_COSINE = 0.90  # two questions this similar (MiniLM) ask the same thing
-NOT_CONTENT = re.compile(r"interview questions|hands-on labs|behavioral questions|design questions", re.I)
 _ASKS = re.compile(r"^(how|what|why|when|where|which|who|explain|describe|compare|walk|design|list|name|"
                    r"give|can|could|would|should|is|are|does|do|suppose|imagine|you|a |an |your|tell|outline|"
                    r"contrast|define|discuss|in what|under what)\b", re.I)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from coach.keypoints import KeyPoint, select, split_points
+from coach.keypoints import NOT_CONTENT, KeyPoint, select, split_points
 from coach.llm import ChatModel, Message
 from coach.prompts import render
 from coach.query import needs_context, resolve
@@ -174,7 +174,9 @@ class Explainer:
         return Scope(round(dense, 4), round(known, 4), decide(dense, known, self.t))
 
     def passages(self, question: str, context: str | None) -> tuple[list[Hit], list[KeyPoint]]:
-        hits = self.retriever.search(question, self.k, context=context or None)
+        found = self.retriever.search(question, 3 * self.k, context=context or None)
+        # the roadmap's question and lab lists hold no answers (and would be cited for echoing them)
+        hits = ([h for h in found if not NOT_CONTENT.search(h.chunk.title)] or found)[: self.k]
         points = [p for h in hits for p in split_points(h.chunk)]
         if not points:
             return hits, []

@@ -22,14 +22,13 @@ It does not choose questions (`coach.bank`) or talk to the user (`coach.intervie
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from coach import scoring
 from coach.judge import YesNoJudge, make_judge
-from coach.keypoints import KeyPoint, cosine, select, split_points
+from coach.keypoints import NOT_CONTENT, KeyPoint, cosine, select, split_points
 from coach.llm import ChatModel, Message
 from coach.prompts import render
 from coach.retrieve import Retriever
@@ -38,7 +37,6 @@ from coach.signals import content_words, echo_ratio, injection_flags, quote, sen
 from coach.text import tokenize
 from coach.types import Chunk
 
-NOT_CONTENT = re.compile(r"interview questions|hands-on labs|behavioral questions|design questions", re.I)
 LLM_ANSWER_CHARS = 3_000  # what the LLM reads of an answer: prompt length dominates latency
 FEEDBACK_TOKENS = 120
 

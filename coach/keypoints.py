@@ -22,6 +22,8 @@ _LABEL_ONLY = re.compile(r"^\*\*([^*]+)\*\*\s*:?\s*$|^([^:]{1,60}):\s*$")
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
+# Subsections that list questions or labs rather than state facts: never a source of key points.
+NOT_CONTENT = re.compile(r"interview questions|hands-on labs|behavioral questions|design questions", re.I)
 MAX_POINT_CHARS = 300  # a longer point is cut: it goes into every per-point prompt
 
 

@@ -62,3 +62,13 @@ def test_follow_up_uses_the_previous_turn(retriever):
 def test_decide_thresholds():
     t = Thresholds()
     assert decide(0.9, 0.0, t) == "in" and decide(0.2, 1.0, t) == "out" and decide(0.35, 0.2, t) == "out"
+
+
+def test_question_lists_are_not_passages(retriever):
+    """The roadmap's "Interview Questions" subsection echoes the question; it holds no answer."""
+    q = "Explain the TCP 3-way handshake."
+    assert any(h.chunk.section == "1.3" for h in retriever.search(q, 4))  # retrieval does find it
+    model = ScriptedChatModel(["The client sends SYN [1.3], the server SYN-ACK [1.1]."])
+    a = Explainer(retriever, model, thresholds=FAKE).answer(q)
+    user = model.calls[0].messages[1].content
+    assert "[1.3]" not in user and "1.3" not in a.citations and "[1.3]" not in a.answer
