@@ -220,7 +220,7 @@ class Grader:
             scoring.contradicted(grade.signals, self.params) else ""
         prompt = render("grade_feedback", question=clean(question, MAX_QUESTION_CHARS).text, score=grade.score,
                         verdict=grade.verdict, covered=_bullets(grade.covered), missing=_bullets(grade.missing),
-                        wrong=wrong)
+                        wrong=wrong, task=feedback_task(grade))
         messages = [Message("system", "You are a concise, encouraging technical interview coach."),
                     Message("user", prompt)]
         yield from self.model.stream(messages, max_tokens=FEEDBACK_TOKENS)
@@ -229,6 +229,21 @@ class Grader:
         g = self.grade(question, answer, chunk_ids=chunk_ids)
         text = "".join(self.feedback_stream(question, g)).strip()
         return replace(g, feedback=text or template_feedback(g))
+
+
+def feedback_task(g: Grade) -> str:
+    """What the feedback should do. With nothing covered, "say what was good" made the 1.5B praise
+    points the card lists as missed.
+
+    >>> feedback_task(Grade(2.0, "weak", (), ("TIME_WAIT lasts 2*MSL",), "", ()))[:27]
+    'the answer covered none of '
+    """
+    if not g.covered:
+        return ("the answer covered none of the key points, so do not praise it: say which missed points "
+                "to explain first")
+    if not g.missing:
+        return "say what was good, and one thing that would make the answer even clearer"
+    return "say what was good, then what to add or correct"
 
 
 def _bullets(items: Sequence[str]) -> str:

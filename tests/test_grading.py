@@ -101,3 +101,17 @@ def test_feedback_streams_from_the_model_or_is_fixed(retriever):
     assert model.calls[-1].schema is None and "Key points the answer missed" in model.calls[-1].messages[1].content
     empty = g.grade(Q, "")
     assert "".join(g.feedback_stream(Q, empty)).startswith("No answer was given")
+
+
+def test_feedback_does_not_ask_for_praise_when_nothing_was_covered(retriever):
+    g = Grader(retriever, always("no"))
+    weak = g.grade(Q, "TIME_WAIT is where the server waits for the client's first SYN before it listens.")
+    assert weak.covered == () and weak.verdict not in ("empty", "off-topic")
+    model = always("no")
+    list(Grader(retriever, model).feedback_stream(Q, weak))
+    prompt = model.calls[-1].messages[1].content
+    assert "do not praise" in prompt and "say what was good" not in prompt
+    strong = Grader(retriever, always("yes")).grade(Q, STRONG_TCP)
+    assert strong.covered
+    list(Grader(retriever, model).feedback_stream(Q, strong))
+    assert "say what was good" in model.calls[-1].messages[1].content
