@@ -70,6 +70,20 @@ class Runtime:
                             search=lambda text: [h.chunk for h in self.retriever.search(text, 30)])
 
 
+def _batch(items, invalid, run) -> None:
+    """One JSON line per input line, in order: `{"id", **run(data)}`, or `{"id", "error"}` for a line
+    that did not parse, that `invalid(data)` names a problem with, or whose run failed."""
+    for item in items:
+        error = item.error or invalid(item.data)
+        if not error:
+            try:
+                _out(dumps({"id": item.id, **run(item.data)}))
+                continue
+            except CoachError as e:
+                error = str(e)
+        _out(dumps({"id": item.id, "error": error}))
+
+
 def _out(text: str = "", end: str = "\n") -> None:
     sys.stdout.write(text + end)
     sys.stdout.flush()
@@ -86,18 +100,8 @@ def cmd_grade(cfg: Config, args) -> int:
         items = list(read_items(args.batch, ("question", "answer")))
         if any(not i.error for i in items) and rt.model is not None and hasattr(rt.model, "load"):
             rt.model.load()  # a missing or broken model fails the batch once, up front
-        for item in items:
-            if not item.error and not item.data["question"].strip():
-                item = type(item)(item.id, item.data, "empty question: nothing to grade against")
-            if item.error:
-                _out(dumps({"id": item.id, "error": item.error}))
-                continue
-            try:
-                g = _grade_full(rt, item.data["question"], item.data["answer"], args.quick)
-            except CoachError as e:
-                _out(dumps({"id": item.id, "error": str(e)}))
-                continue
-            _out(dumps({"id": item.id, **g.to_json()}))
+        _batch(items, lambda d: "empty question: nothing to grade against" if not d["question"].strip() else None,
+               lambda d: _grade_full(rt, d["question"], d["answer"], args.quick).to_json())
         return 0
     if not (args.question or "").strip():
         raise UsageError('nothing to grade: coach grade --question "..." --answer "..." (or --batch FILE.jsonl --json)')
@@ -156,19 +160,8 @@ def cmd_ask(cfg: Config, args) -> int:
         if not args.json:
             raise UsageError("--batch writes JSON lines: add --json")
         items = list(read_items(args.batch, ("question",)))
-        for item in items:
-            ctx = item.data.get("context")
-            if not item.error and ctx is not None and not isinstance(ctx, str):
-                item = type(item)(item.id, item.data, "context must be a string")
-            if item.error:
-                _out(dumps({"id": item.id, "error": item.error}))
-                continue
-            try:
-                a = rt.explainer.answer(item.data["question"], ctx)
-            except CoachError as e:
-                _out(dumps({"id": item.id, "error": str(e)}))
-                continue
-            _out(dumps({"id": item.id, **a.to_json()}))
+        _batch(items, lambda d: "context must be a string" if not isinstance(d.get("context", ""), (str, type(None)))
+               else None, lambda d: rt.explainer.answer(d["question"], d.get("context")).to_json())
         return 0
     if not (args.question or "").strip():
         raise UsageError('nothing to ask: coach ask "your question" (or --batch FILE.jsonl --json)')

@@ -105,6 +105,7 @@ class Grader:
         self.n_points = n_points
         self.n_passages = n_passages
         self._vecs: dict[str, list[float]] = {}
+        self._qvecs: dict[str, list[float]] = {}
 
     # -- reference passages and key points ---------------------------------------------------------
     def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
@@ -130,12 +131,16 @@ class Grader:
             self._vecs.update(zip(todo, self.embedder.embed(todo)))
         return [self._vecs[t] for t in texts]
 
+    def _query_vec(self, question: str) -> list[float]:
+        if question not in self._qvecs:  # the rubric and the relevance signal both need it
+            self._qvecs[question] = self.embedder.embed([question], query=True)[0]
+        return self._qvecs[question]
+
     def rubric(self, question: str, chunks: Sequence[Chunk]) -> list[tuple[KeyPoint, float]]:
         points = [p for c in chunks for p in split_points(c)]
         if not points:
             return []
-        qvec = self.embedder.embed([question], query=True)[0]
-        return select(points, self._embed([p.text for p in points]), qvec, self.n_points)
+        return select(points, self._embed([p.text for p in points]), self._query_vec(question), self.n_points)
 
     # -- grading ---------------------------------------------------------------------------------------
     def grade(self, question: str, answer: object, *, chunk_ids: Sequence[str] = ()) -> Grade:
@@ -154,7 +159,7 @@ class Grader:
         units = windows(sentences(a.text))
         vecs = self.embedder.embed([a.text, *units])
         avec, uvecs = vecs[0], vecs[1:]
-        qvec = self.embedder.embed([q], query=True)[0]
+        qvec = self._query_vec(q)
         pvecs = self._embed([p.text for p, _ in chosen])
         cvecs = self._embed([c.contextual_text for c in chunks])
         atoks = set(tokenize(a.text))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -245,15 +245,7 @@ class Session:
             return
         text, q, grade = self._pending
         self._pending = None
-        parts: list[str] = []
-        try:
-            for piece in self.grader.feedback_stream(text, grade):
-                parts.append(piece)
-                yield piece
-        except CoachError as e:
-            parts.append(f" (feedback unavailable: {e})")
-            yield parts[-1]
-        self._amend(q, "answer", "".join(parts).strip())
+        yield from self._recorded(lambda: self.grader.feedback_stream(text, grade), q, "answer", " (feedback unavailable: {})")
 
     def stream_explanation(self) -> Iterator[str]:
         q, self._explain = self._explain, None
@@ -262,15 +254,21 @@ class Session:
         if self.explainer is None:
             yield "Explanations need the language model."
             return
+        yield from self._recorded(lambda: self.explainer.stream(q.text), q, "explain", "(explanation unavailable: {})")
+
+    def _recorded(self, stream: Callable[[], Iterable[str]], q: Question, action: str, failed: str) -> Iterator[str]:
+        """Pass a model's stream through; a model error (also one raised when the stream starts,
+        e.g. the model loads) becomes a line of text, not an exception. The whole text is then
+        recorded on `q`'s latest `action` in the transcript."""
         parts: list[str] = []
         try:
-            for piece in self.explainer.stream(q.text):
+            for piece in stream():
                 parts.append(piece)
                 yield piece
         except CoachError as e:
-            parts.append(f"(explanation unavailable: {e})")
+            parts.append(failed.format(e))
             yield parts[-1]
-        self._amend(q, "explain", "".join(parts).strip())
+        self._amend(q, action, "".join(parts).strip())
 
     def _amend(self, q: Question, action: str, text: str) -> None:
         for i in range(len(self.history) - 1, -1, -1):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from coach.config import Config
 from coach.dense import PACKAGED_MINILM, offline_env, resolve_model_path
-from coach.rerank_data import (Pair, clean_term, definition_pairs, dev_gold_chunks, drop_leaks, heading_pairs,
+from coach.rerank_data import (clean_term, definition_pairs, dev_gold_chunks, drop_leaks, heading_pairs,
                                synthetic_pairs)
 
 SYNTHETIC = Path(__file__).resolve().parent.parent / "scripts" / "data" / "synthetic_questions.jsonl"

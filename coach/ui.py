@@ -28,7 +28,7 @@ import gradio as gr  # noqa: E402
 from coach import progress as prog, ui_format as fmt  # noqa: E402
 from coach.errors import CoachError  # noqa: E402
 from coach.history import export_markdown  # noqa: E402
-from coach.practice import Coach, Cited, PracticeSession, Said, SessionSpec  # noqa: E402
+from coach.practice import Coach, PracticeSession, Said, SessionSpec  # noqa: E402
 from coach.store import Store, utcnow  # noqa: E402
 from coach.types import Section  # noqa: E402
 

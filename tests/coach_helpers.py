@@ -14,3 +14,11 @@ STRONG_TCP = ("The initiator sends FIN and enters FIN_WAIT_1; the receiver sends
               "Tuning: net.ipv4.tcp_tw_reuse lets new outbound connections reuse TIME_WAIT sockets.")
 OFF_TOPIC = ("Kafka consumer groups split partitions among the consumers of a group, and log segments "
              "are deleted after retention.ms so the brokers keep a bounded amount of data on disk.")
+
+
+def last(gen):
+    """The final item a generator yields (a Gradio callback's last update)."""
+    out = None
+    for out in gen:
+        pass
+    return out

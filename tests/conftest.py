@@ -105,3 +105,11 @@ def fake_cli(cfg, monkeypatch, tmp_path):
     monkeypatch.setattr(runtime, "make_embedder", lambda c, show_progress=False: emb)
     monkeypatch.setattr(runtime, "make_store", lambda c, e: store)
     return tmp_path
+
+
+@pytest.fixture
+def db(tmp_path):
+    """The SQLite progress store in the temp data dir."""
+    from coach.store import Store
+
+    return Store(tmp_path / "data" / "progress.db")

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from coach import cli, llm, runtime
+from coach import cli, llm
 from coach_helpers import OFF_TOPIC, STRONG_TCP
-from fakes import HashingEmbedder, MemoryStore, ScriptedChatModel
+from fakes import ScriptedChatModel
 
 GRADE_KEYS = {"id", "score", "verdict", "covered", "missing", "feedback", "citations"}
 
@@ -22,15 +22,8 @@ def reply(messages, schema):
 
 
 @pytest.fixture
-def env(cfg, monkeypatch, tmp_path, capsys):
-    toml = tmp_path / "coach.toml"
-    toml.write_text(f'[paths]\ncorpus_dir = "{cfg.corpus_dir}"\ndata_dir = "{cfg.data_dir}"\n'
-                    '[embedder]\nmodel = "fake-hashing"\n')
-    monkeypatch.setenv("COACH_CONFIG", str(toml))
-    monkeypatch.delenv("COACH_DATA_DIR", raising=False)
-    emb, store = HashingEmbedder(), MemoryStore()
-    monkeypatch.setattr(runtime, "make_embedder", lambda c, show_progress=False: emb)
-    monkeypatch.setattr(runtime, "make_store", lambda c, e: store)
+def env(fake_cli, monkeypatch, capsys):
+    tmp_path = fake_cli
     model = ScriptedChatModel([reply] * 500)
     loads = []
     monkeypatch.setattr(llm, "make_chat_model", lambda c, progress=None: loads.append(1) or model)

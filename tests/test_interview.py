@@ -2,7 +2,6 @@
 follow-ups, and every kind of bad input."""
 
 import json
-import random
 
 import pytest
 

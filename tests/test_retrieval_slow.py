@@ -1,6 +1,5 @@
 """Real embedder (packaged MiniLM) and real chromadb: embedded and over HTTP."""
 
-import json
 import shutil
 import socket
 import subprocess

@@ -23,11 +23,6 @@ def grade(score, feedback="ok"):
                        (Citation("1.1", "Section 1 — Networking > 1.1 TCP Deep Dive", "SYN, SYN-ACK, ACK", "c1"),))
 
 
-@pytest.fixture
-def db(tmp_path):
-    return Store(tmp_path / "progress.db")
-
-
 def test_wal_and_schema(db):
     con = sqlite3.connect(db.path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -8,6 +8,7 @@ import pytest
 from coach.corpus import load_corpus
 from coach.errors import IndexNotBuiltError, ModelError
 from coach.store import Store, utcnow
+from coach_helpers import last
 from fake_coach import BrokenCoach, FakeCoach
 from fakes import ScriptedChatModel
 
@@ -19,18 +20,6 @@ ANSWER = "Ports: well-known 0-1023 and ephemeral ones; a socket is IP + port + p
 @pytest.fixture
 def corpus(corpus_dir):
     return load_corpus(corpus_dir, 170)
-
-
-@pytest.fixture
-def db(tmp_path):
-    return Store(tmp_path / "data" / "progress.db")
-
-
-def last(gen):
-    out = None
-    for out in gen:
-        pass
-    return out
 
 
 def test_full_interview_turn(db, corpus):

@@ -10,7 +10,7 @@ import pytest
 from coach.backend import Engine, RealCoach
 from coach.explain import Explainer, Thresholds
 from coach.store import Store, utcnow
-from coach_helpers import STRONG_TCP, make_retriever
+from coach_helpers import STRONG_TCP, last, make_retriever
 from fakes import ScriptedChatModel
 
 ui = pytest.importorskip("coach.ui")
@@ -37,18 +37,6 @@ def coach(cfg, embedder, store, model):
     engine = Engine.build(retriever, model, cfg.data_dir / "bank" / "questions.json")
     engine = replace(engine, explainer=Explainer(retriever, model, thresholds=Thresholds(0.05, 0.5, 0.99)))
     return RealCoach(cfg, engine, background=False, seed=SEED)
-
-
-@pytest.fixture
-def db(tmp_path):
-    return Store(tmp_path / "data" / "progress.db")
-
-
-def last(gen):
-    out = None
-    for out in gen:
-        pass
-    return out
 
 
 def test_full_turn_on_the_real_engine(db, coach, corpus_dir, model):
