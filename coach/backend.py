@@ -72,8 +72,7 @@ class Engine:
         from coach.explain import Explainer
         from coach.grading import Grader
 
-        bank = QuestionBank(retriever.corpus, bank_file, embed=lambda texts: retriever.embedder.embed(texts),
-                            search=lambda text: [h.chunk for h in retriever.search(text, 30)])
+        bank = QuestionBank.over(retriever.corpus, bank_file, lambda: retriever)
         return cls(retriever, model, bank, Grader(retriever, model), Explainer(retriever, model))
 
 
@@ -239,14 +238,9 @@ class RealCoach:
         store = make_store(cfg, embedder)
         if index.read_manifest(cfg) is None or not index.is_up_to_date(cfg):
             index.build_index(cfg, embedder, store, progress=_steps(progress, 0.4, 0.7))
-        if cfg.reranker.model == "trained":
-            from coach.rerank_train import train, trained_model_dir
+        from coach.rerank_train import ensure_trained
 
-            if not (trained_model_dir(cfg) / "config.json").is_file():
-                from coach.rerank import NoopReranker
-
-                train(cfg, open_retriever(cfg, embedder=embedder, store=store, reranker=NoopReranker()),
-                      progress=_steps(progress, 0.7, 0.8))
+        ensure_trained(cfg, embedder, store, progress=_steps(progress, 0.7, 0.8), log=lambda _m: None)
         progress(0.8, "loading the index")
         retriever = open_retriever(cfg, embedder=embedder, store=store)
         progress(0.85, "preparing the question bank (first run: maps the roadmap's questions)")

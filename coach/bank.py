@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from coach.corpus import Corpus
 from coach.errors import ModelError
@@ -95,6 +96,14 @@ class QuestionBank:
         if not self._load():
             self.questions = self._roadmap_questions()
             self.save()
+
+    @classmethod
+    def over(cls, corpus: Corpus, path: Path | None, retriever: Callable[[], Any]) -> QuestionBank:
+        """The bank backed by a retriever (`coach.retrieve.Retriever`): its embedder deduplicates,
+        its search maps the roadmap's questions. `retriever` is called only when one is needed (the
+        cache must be rebuilt, or a question is generated), so a cached bank never loads a model."""
+        return cls(corpus, path, embed=lambda texts: retriever().embedder.embed(texts),
+                   search=lambda text: [h.chunk for h in retriever().search(text, 30)])
 
     # -- sections ----------------------------------------------------------------------------------
     @property

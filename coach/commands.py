@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from coach.config import Config
 from coach.errors import UsageError
-from coach.jsonl import dumps, read_items
+from coach.jsonl import dumps, read_items, run_batch
 
 
 def _progress(it, total, desc):
@@ -37,14 +37,10 @@ def cmd_index(cfg: Config, args) -> int:
     rep = index.build_index(cfg, embedder, store, rebuild=args.rebuild, progress=_progress, log=_log)
     print(f"indexed {rep.chunks} chunks in {rep.seconds:.1f}s: {rep.added} embedded, {rep.removed} removed "
           f"(embedder {rep.embedder})")
-    if cfg.reranker.model == "trained" and not args.no_train:
-        from coach.rerank_train import train, trained_model_dir
-        from coach.runtime import open_retriever
+    if not args.no_train:
+        from coach.rerank_train import ensure_trained
 
-        if not (trained_model_dir(cfg) / "config.json").is_file():
-            _log("training the domain reranker (once per corpus; skip with --no-train)")
-            train(cfg, open_retriever(cfg, embedder=embedder, store=store, reranker=_noop()),
-                  progress=_progress, log=_log)
+        ensure_trained(cfg, embedder, store, progress=_progress, log=_log)
     return 0
 
 
@@ -60,9 +56,9 @@ def cmd_rerank(cfg: Config, args) -> int:
 def _reranker_missing(cfg: Config, args) -> bool:
     if cfg.reranker.model != "trained" or args.no_train:
         return False
-    from coach.rerank_train import trained_model_dir
+    from coach.rerank_train import needs_training
 
-    return not (trained_model_dir(cfg) / "config.json").is_file()
+    return needs_training(cfg)
 
 
 def _corpus(cfg: Config):
@@ -120,17 +116,12 @@ def cmd_search(cfg: Config, args) -> int:
     if args.batch:
         if not args.json:
             raise UsageError("--batch writes JSON lines: add --json")
-        for item in read_items(args.batch, ("query",)):
-            if item.error:
-                print(dumps({"id": item.id, "error": item.error}), flush=True)
-                continue
-            ctx = item.data.get("context")
-            try:
-                hits = retriever.search(item.data["query"], args.k, context=ctx if isinstance(ctx, str) else None, **kw)
-            except UsageError as e:
-                print(dumps({"id": item.id, "error": str(e)}), flush=True)
-                continue
-            print(dumps({"id": item.id, "hits": [hit_json(h) for h in hits]}), flush=True)
+        def run(d: dict) -> dict:
+            ctx = d.get("context")
+            hits = retriever.search(d["query"], args.k, context=ctx if isinstance(ctx, str) else None, **kw)
+            return {"hits": [hit_json(h) for h in hits]}
+
+        run_batch(read_items(args.batch, ("query",)), lambda d: None, run)
         return 0
     hits = retriever.search(args.query, args.k, context=args.context, **kw)
     if args.json:

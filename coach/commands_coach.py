@@ -14,8 +14,8 @@ import sys
 import threading
 
 from coach.config import Config
-from coach.errors import CoachError, UsageError
-from coach.jsonl import dumps, read_items
+from coach.errors import UsageError
+from coach.jsonl import dumps, read_items, run_batch
 
 
 class Runtime:
@@ -65,23 +65,7 @@ class Runtime:
         # the retriever (and its embedder) is only touched when the cache must be rebuilt
         if not bank_path(self.cfg.data_dir).is_file():
             print("preparing the question bank (once per corpus)...", file=sys.stderr, flush=True)
-        return QuestionBank(load_saved(self.cfg), bank_path(self.cfg.data_dir),
-                            embed=lambda texts: self.retriever.embedder.embed(texts),
-                            search=lambda text: [h.chunk for h in self.retriever.search(text, 30)])
-
-
-def _batch(items, invalid, run) -> None:
-    """One JSON line per input line, in order: `{"id", **run(data)}`, or `{"id", "error"}` for a line
-    that did not parse, that `invalid(data)` names a problem with, or whose run failed."""
-    for item in items:
-        error = item.error or invalid(item.data)
-        if not error:
-            try:
-                _out(dumps({"id": item.id, **run(item.data)}))
-                continue
-            except CoachError as e:
-                error = str(e)
-        _out(dumps({"id": item.id, "error": error}))
+        return QuestionBank.over(load_saved(self.cfg), bank_path(self.cfg.data_dir), lambda: self.retriever)
 
 
 def _out(text: str = "", end: str = "\n") -> None:
@@ -100,7 +84,7 @@ def cmd_grade(cfg: Config, args) -> int:
         items = list(read_items(args.batch, ("question", "answer")))
         if any(not i.error for i in items) and rt.model is not None and hasattr(rt.model, "load"):
             rt.model.load()  # a missing or broken model fails the batch once, up front
-        _batch(items, lambda d: "empty question: nothing to grade against" if not d["question"].strip() else None,
+        run_batch(items, lambda d: "empty question: nothing to grade against" if not d["question"].strip() else None,
                lambda d: _grade_full(rt, d["question"], d["answer"], args.quick).to_json())
         return 0
     if not (args.question or "").strip():
@@ -160,7 +144,7 @@ def cmd_ask(cfg: Config, args) -> int:
         if not args.json:
             raise UsageError("--batch writes JSON lines: add --json")
         items = list(read_items(args.batch, ("question",)))
-        _batch(items, lambda d: "context must be a string" if not isinstance(d.get("context", ""), (str, type(None)))
+        run_batch(items, lambda d: "context must be a string" if not isinstance(d.get("context", ""), (str, type(None)))
                else None, lambda d: rt.explainer.answer(d["question"], d.get("context")).to_json())
         return 0
     if not (args.question or "").strip():

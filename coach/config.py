@@ -73,8 +73,9 @@ class RerankerConfig:
     # ("coach rerank train"); "none" disables the stage; anything else is a CrossEncoder
     # name or path (e.g. "cross-encoder/ms-marco-MiniLM-L-6-v2").
     model: str = "none"
-    max_length: int = 192
+    max_length: int = 128  # tokens per (query, passage) pair; the trained student is trained at 128
     blend: float = 0.5  # weight of the reranker in the final score (rest: fused score)
+    quantize: bool = False  # int8 dynamic quantization of the linear layers (faster on CPU; see BENCHMARKS.md)
 
 
 @dataclass(frozen=True)

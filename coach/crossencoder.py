@@ -31,14 +31,28 @@ def blend_scores(ce: Sequence[float], fused: Sequence[float], blend: float) -> l
     return [blend * nc[i] + (1 - blend) * nf[i] for i in range(len(ce))]
 
 
+def quantize_linear(module) -> None:
+    """Replace the linear layers of a torch module, in place, by int8 dynamically quantized ones
+    (weights int8, activations quantized per batch): torch's own CPU path, no export step."""
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
+        quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+
+
 class CrossEncoderReranker:
-    def __init__(self, model_path: str, name: str, max_length: int = 192, blend: float = 0.5,
-                 batch_size: int = 32) -> None:
+    def __init__(self, model_path: str, name: str, max_length: int = 128, blend: float = 0.5,
+                 batch_size: int = 32, quantize: bool = False) -> None:
         self.path = model_path
         self.name = name
         self.max_length = max_length
         self.blend = blend
         self.batch_size = batch_size
+        self.quantize = quantize
         self._model = None
 
     @property
@@ -52,6 +66,8 @@ class CrossEncoderReranker:
             except Exception as e:  # noqa: BLE001
                 raise ModelError(f"cannot load reranker {self.name!r} from {self.path} ({type(e).__name__}: {e}); "
                                  'train it with "coach rerank train" or set reranker.model = "none"') from e
+            if self.quantize:
+                quantize_linear(self._model)
         return self._model
 
     def scores(self, query: str, passages: Sequence[str]) -> list[float]:
@@ -79,5 +95,5 @@ def load_reranker(cfg: Config) -> CrossEncoderReranker:
         if not (path / "config.json").is_file():
             raise ModelError('the domain reranker is not trained yet: run "coach rerank train" '
                              '(or "coach index"), or set reranker.model = "none"')
-        return CrossEncoderReranker(str(path), "trained", r.max_length, r.blend)
-    return CrossEncoderReranker(r.model, r.model, r.max_length, r.blend)
+        return CrossEncoderReranker(str(path), "trained", r.max_length, r.blend, quantize=r.quantize)
+    return CrossEncoderReranker(r.model, r.model, r.max_length, r.blend, quantize=r.quantize)

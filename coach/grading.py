@@ -95,7 +95,8 @@ class Grader:
 
     def __init__(self, retriever: Retriever, model: ChatModel | None, params: scoring.Params = scoring.DEFAULT,
                  *, n_points: int = 6, n_passages: int = 4, judge: YesNoJudge | None = None,
-                 contradiction_call: bool = False) -> None:
+                 contradiction_call: bool = False, rubric_lexical: float = 0.0,
+                 rubric_floor: float | None = None) -> None:
         self.retriever = retriever
         self.embedder = retriever.embedder
         self.model = model
@@ -104,6 +105,8 @@ class Grader:
         self.params = params
         self.n_points = n_points
         self.n_passages = n_passages
+        self.rubric_lexical = rubric_lexical  # see keypoints.select
+        self.rubric_floor = rubric_floor
         self._vecs: dict[str, list[float]] = {}
         self._qvecs: dict[str, list[float]] = {}
 
@@ -140,7 +143,8 @@ class Grader:
         points = [p for c in chunks for p in split_points(c)]
         if not points:
             return []
-        return select(points, self._embed([p.text for p in points]), self._query_vec(question), self.n_points)
+        return select(points, self._embed([p.text for p in points]), self._query_vec(question), self.n_points,
+                      question_tokens=tokenize(question), lexical=self.rubric_lexical, floor=self.rubric_floor)
 
     # -- grading ---------------------------------------------------------------------------------------
     def grade(self, question: str, answer: object, *, chunk_ids: Sequence[str] = ()) -> Grade:

@@ -4,12 +4,13 @@ line, never an exception that loses the rest of the batch."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coach.errors import UsageError
+from coach.errors import CoachError, UsageError
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,20 @@ def read_items(path: str, required: tuple[str, ...]) -> Iterator[Item]:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def run_batch(items: Iterable[Item], invalid: Callable[[dict[str, Any]], str | None],
+              run: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """One JSON line per input line on stdout, in order: `{"id", **run(data)}`, or `{"id", "error"}`
+    for a line that did not parse, that `invalid(data)` names a problem with, or whose run failed."""
+    for item in items:
+        error = item.error or invalid(item.data)
+        if not error:
+            try:
+                line = dumps({"id": item.id, **run(item.data)})
+            except CoachError as e:
+                error = str(e)
+        if error:
+            line = dumps({"id": item.id, "error": error})
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from coach.text import tokenize
 from coach.types import Chunk
 
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
@@ -134,18 +135,35 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def select(points: Sequence[KeyPoint], point_vecs: Sequence[Sequence[float]], question_vec: Sequence[float],
-           n: int) -> list[tuple[KeyPoint, float]]:
-    """The `n` points most similar to the question, most similar first, duplicates (same text)
-    dropped. Returns (point, similarity to the question).
+           n: int, *, question_tokens: Sequence[str] = (), lexical: float = 0.0, floor: float | None = None,
+           min_points: int = 3) -> list[tuple[KeyPoint, float]]:
+    """The `n` points most relevant to the question, most relevant first, duplicates (same text)
+    dropped. Relevance is the cosine to the question plus `lexical` times the share of the
+    question's tokens the point contains (MiniLM alone ranks a neighbouring bullet on the same
+    topic as high as the one the question names). With `floor`, points scoring more than `floor`
+    below the best are left out once `min_points` are in. Returns (point, relevance).
 
     >>> p = [KeyPoint("a b", "1", "c"), KeyPoint("c d", "1", "c"), KeyPoint("a b", "1", "d")]
     >>> [(k.text, s) for k, s in select(p, [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], [0.8, 0.6], 2)]
     [('a b', 0.8), ('c d', 0.6)]
+    >>> [(k.text, s) for k, s in select(p, [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], [0.8, 0.6], 2,
+    ...                                 question_tokens=["d"], lexical=0.5)]
+    [('c d', 1.1), ('a b', 0.8)]
+    >>> [k.text for k, _ in select(p, [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], [0.8, 0.6], 2, floor=0.1, min_points=1)]
+    ['a b']
     """
-    ranked = sorted(zip(points, (cosine(v, question_vec) for v in point_vecs)), key=lambda t: -t[1])
+    q = set(question_tokens)
+
+    def overlap(point: KeyPoint) -> float:
+        return len(q & set(tokenize(point.text))) / len(q) if q and lexical else 0.0
+
+    scored = [(p, cosine(v, question_vec) + lexical * overlap(p)) for p, v in zip(points, point_vecs)]
+    ranked = sorted(scored, key=lambda t: -t[1])
     seen: set[str] = set()
     out: list[tuple[KeyPoint, float]] = []
     for p, s in ranked:
+        if floor is not None and len(out) >= min_points and s < ranked[0][1] - floor:
+            break
         key = p.text.lower()
         if key not in seen:
             seen.add(key)

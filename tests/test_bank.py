@@ -16,8 +16,21 @@ def retriever(cfg, embedder, store):
 
 
 def make_bank(cfg, retriever, path=True):
-    return QuestionBank(retriever.corpus, bank_path(cfg.data_dir) if path else None, embed=retriever.embedder.embed,
-                        search=lambda t: [h.chunk for h in retriever.search(t, 30)])
+    return QuestionBank.over(retriever.corpus, bank_path(cfg.data_dir) if path else None, lambda: retriever)
+
+
+def test_a_cached_bank_never_asks_for_the_retriever(cfg, retriever):
+    calls = []
+
+    def lazy():
+        calls.append(1)
+        return retriever
+
+    first = QuestionBank.over(retriever.corpus, bank_path(cfg.data_dir), lazy)
+    assert calls  # building the cache maps the roadmap's questions with the retriever
+    calls.clear()
+    again = QuestionBank.over(retriever.corpus, bank_path(cfg.data_dir), lazy)
+    assert calls == [] and [q.id for q in again.questions] == [q.id for q in first.questions]
 
 
 def test_roadmap_questions_keep_their_id_and_home_and_get_a_topical_section(cfg, retriever):

@@ -1,3 +1,5 @@
+import pytest
+
 from coach.crossencoder import CrossEncoderReranker, blend_scores
 from coach.rerank_data import (Pair, definition_pairs, dev_gold_chunks, drop_leaks, heading_pairs, jaccard)
 from coach.eval_retrieval import EvalItem
@@ -56,3 +58,45 @@ def test_leak_control_drops_dev_passages_and_near_duplicate_questions():
     kept = drop_leaks(pairs, excluded, [d.query for d in dev])
     assert kept == [Pair("what is Sockets", "o", "definition")]
     assert jaccard(set(), set()) == 0.0
+
+
+def test_int8_quantization_replaces_linear_layers_and_keeps_outputs_close():
+    torch = pytest.importorskip("torch")
+    from coach.crossencoder import quantize_linear
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
+    x = torch.randn(8, 64)
+    before = model(x).detach()
+    quantize_linear(model)
+    assert not any(type(m) is torch.nn.Linear for m in model.modules())
+    after = model(x).detach()
+    assert torch.allclose(before, after, atol=0.05)
+
+
+def test_training_is_needed_only_when_the_trained_model_is_configured_and_missing(tmp_path):
+    from coach.config import from_dict
+    from coach.rerank_train import needs_training, trained_model_dir
+
+    off = from_dict({"paths": {"data_dir": str(tmp_path)}})
+    on = from_dict({"paths": {"data_dir": str(tmp_path)}, "reranker": {"model": "trained"}})
+    assert not needs_training(off) and needs_training(on)
+    trained_model_dir(on).mkdir(parents=True)
+    (trained_model_dir(on) / "config.json").write_text("{}")
+    assert not needs_training(on)
+
+
+def test_training_groups_have_the_answer_and_exactly_n_negatives_from_other_headings(cfg, embedder, store):
+    from coach.rerank_train import TrainSettings, build_examples
+    from coach_helpers import make_retriever
+
+    retriever = make_retriever(cfg, embedder, store)
+    s = TrainSettings(negatives=3)
+    groups, summary = build_examples(retriever, s)
+    assert groups and summary["groups"] == len(groups)
+    by_text = {c.contextual_text: c for c in retriever.chunks.values()}
+    for g in groups:
+        assert len(g.negatives) == 3 and g.positive not in g.negatives
+        pos = by_text[g.positive]
+        assert all(by_text[n].heading_path != pos.heading_path for n in g.negatives)
+    assert build_examples(retriever, s)[0] == groups  # deterministic given the seed
