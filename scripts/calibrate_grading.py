@@ -6,6 +6,9 @@ re-aggregated here for every candidate setting, so the search costs seconds, not
     flock /tmp/coach-cpu.lock .venv/bin/python scripts/calibrate_grading.py dump evals/grading_signals.jsonl
     .venv/bin/python scripts/calibrate_grading.py fit evals/grading_signals.jsonl
 
+`dump PATH 0.3 0.15` dumps with the rubric selection options of `keypoints.select` (lexical
+weight, relevance floor); the defaults are 0 and none.
+
 Only a small grid over parameters with a reason to move (the P(yes) scale of the model, the
 coverage marks that earn 0 and 10, the weight of the LLM's verdicts, the similarity floor, the
 contradiction check on or off) is searched; the rest keep their reasoned defaults. The objective is the mean of ordering and band accuracy on the odd ids.
@@ -76,18 +79,27 @@ def fit(path: Path) -> None:
               f"band {m['band_accuracy']:.3f}  means {m['mean_score']}")
 
 
-def dump(path: Path) -> None:
+def dump(path: Path, lexical: float = 0.0, floor: float | None = None) -> None:
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
+    from coach.commands_coach import Runtime
     from coach.eval_grading import run_suite
+    from coach.grading import Grader
 
-    run = run_suite(config.load(), dump=path)
+    cfg = config.load()
+    rt = Runtime(cfg)
+    grader = Grader(rt.retriever, rt.model, rubric_lexical=lexical, rubric_floor=floor)
+    run = run_suite(cfg, dump=path, grader=grader)
     print(run.markdown)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("dump", "fit"):
+    # dump PATH [LEXICAL [FLOOR]]: the rubric selection options of keypoints.select (default 0, none)
+    if len(sys.argv) < 3 or sys.argv[1] not in ("dump", "fit"):
         sys.exit(__doc__)
-    (dump if sys.argv[1] == "dump" else fit)(Path(sys.argv[2]))
+    if sys.argv[1] == "fit":
+        fit(Path(sys.argv[2]))
+    else:
+        dump(Path(sys.argv[2]), *(float(x) for x in sys.argv[3:5]))
