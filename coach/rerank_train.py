@@ -5,9 +5,9 @@ faster student), adds a one-logit head, and trains it with sentence-transformers
 trainer (binary cross-entropy, or MultipleNegativesRankingLoss with `loss="mnrl"`) on the
 questions from `coach.rerank_data`, each with hard negatives mined with our own hybrid retrieval.
 Deterministic given the seed. Measured here, none of the settings tried learns relevance within
-the CPU budget (BENCHMARKS.md, "Reranker"), which is why the reranker is off by default. The result is cached in the data dir
-under a key of (corpus hashes, base model, settings, dev-set hash), so it trains at most once per
-machine and corpus.
+the CPU budget (BENCHMARKS.md, "Reranker"), which is why the reranker is off by default. The
+result is cached in the data dir under a key of (corpus hashes, base model, settings, dev-set
+hash), so it trains at most once per machine and corpus.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class TrainSettings:
     per_term: int = 1  # templated questions per bold term (the LLM-written ones carry the variety)
     epochs: int = 1
     batch_size: int = 16  # more, smaller steps: the untrained head sits on a plateau for the first ~100
-    lr: float = 5e-4  # high for BERT fine-tuning, needed here: at 5e-5..1e-4 the loss stayed at the prior
+    lr: float = 5e-4  # high for BERT fine-tuning; the loss still ends at the label prior (BENCHMARKS.md)
     max_length: int = 128  # the reranker's inference default too (reranker.max_length)
     seed: int = 13
     data_version: int = 3
