@@ -43,6 +43,15 @@ GEN_SCHEMA = {"type": "object", "required": ["questions"], "properties": {
     "questions": {"type": "array", "maxItems": 3, "items": {"type": "string", "maxLength": 220}}}}
 
 
+def questions_from(model: ChatModel, system: str, prompt: str, schema: dict = GEN_SCHEMA,
+                   max_tokens: int = 200) -> list[str]:
+    """Ask `model` for `{"questions": [...]}` (schema-constrained) and keep the usable ones,
+    whitespace collapsed. Raises `ModelError` when the reply is unusable. Used for the bank's
+    questions and for the reranker's synthetic search questions (scripts/gen_questions.py)."""
+    reply = complete_json(model, [Message("system", system), Message("user", prompt)], schema, max_tokens=max_tokens)
+    return [" ".join(t.split()) for t in reply.get("questions", []) if isinstance(t, str) and valid_question(t)]
+
+
 @dataclass(frozen=True)
 class Question:
     id: str  # "6.12#3" (the roadmap's) or "gen-<hash>"
@@ -167,13 +176,10 @@ class QuestionBank:
     def _ask(self, model: ChatModel, chunk: Chunk, level: int) -> list[str]:
         prompt = render("question_gen", level=LEVELS[level], section=f"{chunk.section} {chunk.title}",
                         passage=chunk.text[:1500])
-        messages = [Message("system", "You write technical interview questions. Reply with JSON only."),
-                    Message("user", prompt)]
         try:
-            reply = complete_json(model, messages, GEN_SCHEMA, max_tokens=200)
+            return questions_from(model, "You write technical interview questions. Reply with JSON only.", prompt)
         except ModelError:
             return []  # an unusable reply costs one passage, not the session
-        return [" ".join(t.split()) for t in reply.get("questions", []) if isinstance(t, str) and valid_question(t)]
 
     def is_duplicate(self, text: str) -> bool:
         key = normalise(text)

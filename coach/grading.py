@@ -5,7 +5,9 @@ Steps (`Grader.grade`):
 2. find the reference passages: retrieve for the question, drop the roadmap's question and lab
    lists, and prefer passages from the question's own roadmap section when the question is one of
    the roadmap's (or the source chunks of a generated question);
-3. cut the passages into key points (`coach.keypoints`) and keep the most relevant: the rubric;
+3. cut the passages into key points (`coach.keypoints`) and keep the most relevant: the rubric
+   (up to 6, ranked by similarity to the question plus the share of its words they contain,
+   those far below the best left out: 3.5 points on average, measured in BENCHMARKS.md);
 4. deterministic signals: sentence-to-point similarity, term coverage, relevance, echo, injection;
    `scoring.precheck` settles empty, too short, echo, off-topic without the LLM;
 5. the LLM answers yes/no per key point (read as P(yes), `coach.judge`). The shared head
@@ -95,8 +97,8 @@ class Grader:
 
     def __init__(self, retriever: Retriever, model: ChatModel | None, params: scoring.Params = scoring.DEFAULT,
                  *, n_points: int = 6, n_passages: int = 4, judge: YesNoJudge | None = None,
-                 contradiction_call: bool = False, rubric_lexical: float = 0.0,
-                 rubric_floor: float | None = None) -> None:
+                 contradiction_call: bool = False, rubric_lexical: float = 0.3,
+                 rubric_floor: float | None = 0.15) -> None:
         self.retriever = retriever
         self.embedder = retriever.embedder
         self.model = model

@@ -52,7 +52,7 @@ class Params:
     sim_hi: float = 0.70
     # P(yes) earning no / full credit. The 1.5B leans to "yes": ~0.6 is its "no", ~0.95 its "yes".
     p_lo: float = 0.60
-    p_hi: float = 0.95
+    p_hi: float = 0.90
     # Weights of the three per-point signals (sum 1). Only the LLM can tell a true statement from a
     # fluent false one; similarity and terms see topic, not truth.
     w_llm: float = 0.5
@@ -61,7 +61,7 @@ class Params:
     # Coverage (weighted mean credit) that earns 0 / 10: the rubric is cut from the retrieved
     # passages, which hold more than any one question asks, so no strong answer covers it all, and
     # an answer that only shares the topic still earns some similarity and term credit.
-    no_coverage: float = 0.2
+    no_coverage: float = 0.3
     full_coverage: float = 0.7
     # Relevance below `rel_lo` is off-topic without asking the LLM; up to `rel_hi` the score is
     # scaled down linearly.
@@ -168,9 +168,9 @@ def aggregate(s: AnswerSignals, params: Params = DEFAULT) -> tuple[float, str]:
     >>> strong = tuple(PointSignals(0.75, 0.6, 0.95) for _ in range(4))
     >>> aggregate(AnswerSignals(strong, 0.7, 60, 0.05))
     (10.0, 'strong')
-    >>> half = tuple(PointSignals(0.6, 0.3, 0.8) for _ in range(4))
+    >>> half = tuple(PointSignals(0.6, 0.3, 0.75) for _ in range(4))
     >>> aggregate(AnswerSignals(half, 0.7, 60, 0.05))
-    (6.8, 'partial')
+    (5.1, 'partial')
     >>> wrong = (PointSignals(0.7, 0.6, 0.55),) + strong[1:]
     >>> aggregate(AnswerSignals(wrong, 0.7, 60, 0.05), Params(c_sim=0.5))
     (3.0, 'wrong')

@@ -6,8 +6,9 @@ re-aggregated here for every candidate setting, so the search costs seconds, not
     flock /tmp/coach-cpu.lock .venv/bin/python scripts/calibrate_grading.py dump evals/grading_signals.jsonl
     .venv/bin/python scripts/calibrate_grading.py fit evals/grading_signals.jsonl
 
-`dump PATH 0.3 0.15` dumps with the rubric selection options of `keypoints.select` (lexical
-weight, relevance floor); the defaults are 0 and none.
+`dump PATH LEXICAL FLOOR` dumps with other rubric selection options of `keypoints.select` (lexical
+weight, relevance floor; the grader's defaults are 0.3 and 0.15, and `dump PATH 0 none` is the
+plain cosine top 6 measured before them).
 
 Only a small grid over parameters with a reason to move (the P(yes) scale of the model, the
 coverage marks that earn 0 and 10, the weight of the LLM's verdicts, the similarity floor, the
@@ -79,7 +80,7 @@ def fit(path: Path) -> None:
               f"band {m['band_accuracy']:.3f}  means {m['mean_score']}")
 
 
-def dump(path: Path, lexical: float = 0.0, floor: float | None = None) -> None:
+def dump(path: Path, lexical: float | None = None, floor: float | None = None) -> None:
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
@@ -90,16 +91,20 @@ def dump(path: Path, lexical: float = 0.0, floor: float | None = None) -> None:
 
     cfg = config.load()
     rt = Runtime(cfg)
-    grader = Grader(rt.retriever, rt.model, rubric_lexical=lexical, rubric_floor=floor)
+    options = {} if lexical is None else {"rubric_lexical": lexical, "rubric_floor": floor}
+    grader = Grader(rt.retriever, rt.model, **options)
     run = run_suite(cfg, dump=path, grader=grader)
     print(run.markdown)
 
 
 if __name__ == "__main__":
-    # dump PATH [LEXICAL [FLOOR]]: the rubric selection options of keypoints.select (default 0, none)
+    # dump PATH [LEXICAL FLOOR]: the rubric selection options of keypoints.select ("none": no floor)
     if len(sys.argv) < 3 or sys.argv[1] not in ("dump", "fit"):
         sys.exit(__doc__)
     if sys.argv[1] == "fit":
         fit(Path(sys.argv[2]))
     else:
-        dump(Path(sys.argv[2]), *(float(x) for x in sys.argv[3:5]))
+        opts = sys.argv[3:5]
+        if len(opts) == 1:
+            sys.exit("give both LEXICAL and FLOOR (e.g. `0 none`), or neither for the grader's defaults")
+        dump(Path(sys.argv[2]), *(None if x == "none" else float(x) for x in opts))

@@ -4,7 +4,7 @@ committed as data so training never needs the LLM):
     flock /tmp/coach-cpu.lock .venv/bin/python scripts/gen_questions.py            # resumes
     .venv/bin/python scripts/gen_questions.py --limit 3 --out /tmp/q.jsonl         # try it
 
-For each chunk of the index it asks for three search-style questions (prompts/search_questions.txt):
+For each chunk of the index it asks for three search-style questions (prompts/search_questions.md):
 one that describes the idea without its key terms, one "why/how" about a detail, one situation.
 Chunks that are gold passages of `evals/retrieval_dev.jsonl` are skipped (training leaves them out
 anyway; see coach/rerank_data.py), so no dev passage is ever paraphrased into training data.
@@ -35,11 +35,11 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
-    from coach.bank import valid_question
+    from coach.bank import questions_from
     from coach.errors import ModelError
     from coach.eval_retrieval import load_dataset
     from coach.index import load_saved
-    from coach.llm import Message, complete_json, make_chat_model
+    from coach.llm import make_chat_model
     from coach.prompts import render
     from coach.rerank_data import dev_gold_chunks
     from coach.rerank_train import DEV_SET
@@ -61,14 +61,12 @@ def main() -> None:
     with args.out.open("a", encoding="utf-8") as f:
         for i, c in enumerate(todo, 1):
             prompt = render("search_questions", section=f"{c.section} {c.title}", passage=c.contextual_text[:1500])
-            msgs = [Message("system", "You write search questions for a study guide. Reply with JSON only."),
-                    Message("user", prompt)]
             try:
-                reply = complete_json(model, msgs, SCHEMA, max_tokens=160)
+                qs = questions_from(model, "You write search questions for a study guide. Reply with JSON only.",
+                                    prompt, SCHEMA, max_tokens=160)
             except ModelError as e:
                 print(f"  {c.id}: skipped ({e})", file=sys.stderr)
                 continue
-            qs = [" ".join(q.split()) for q in reply.get("questions", []) if isinstance(q, str) and valid_question(q)]
             f.write(json.dumps({"chunk_id": c.id, "section": c.section, "questions": qs}, ensure_ascii=False) + "\n")
             f.flush()
             el = time.perf_counter() - t0

@@ -92,3 +92,33 @@ def test_chroma_http_server(tmp_path, corpus_dir, real_embedder):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_reranker_training_is_deterministic_given_the_seed_and_cached(tmp_path, cfg, embedder, store):
+    """Two machines (two data dirs) train the same student from the packaged MiniLM on the same
+    corpus and seed: the same scores for one query and three passages. A second call reuses the
+    trained model instead of training again."""
+    from sentence_transformers import CrossEncoder
+
+    from coach.rerank_train import TrainSettings, train
+    from coach_helpers import make_retriever
+
+    retriever = make_retriever(cfg, embedder, store)  # the temp corpus, so training takes seconds
+    s = TrainSettings(layers=1, max_length=64, negatives=2)
+    logs: list[str] = []
+    dirs = [train(replace_data_dir(cfg, tmp_path / name), retriever, s, log=logs.append) for name in ("a", "b")]
+    assert dirs[0] != dirs[1] and all((d / "config.json").is_file() for d in dirs)
+    assert train(replace_data_dir(cfg, tmp_path / "a"), retriever, s, log=logs.append) == dirs[0]
+    assert logs[-1].startswith("reranker already trained")
+    query = "Why does TIME_WAIT exist?"
+    passages = ["TIME_WAIT purpose: ensure delayed packets do not corrupt new connections",
+                "TTL: how long resolvers cache a record",
+                "Page cache: file data cached in RAM, reclaimable"]
+    scores = [CrossEncoder(str(d), device="cpu").predict([(query, p) for p in passages]).tolist() for d in dirs]
+    assert scores[0] == pytest.approx(scores[1], abs=1e-6)
+
+
+def replace_data_dir(cfg, path):
+    from dataclasses import replace
+
+    return replace(cfg, paths=replace(cfg.paths, data_dir=str(path)))
