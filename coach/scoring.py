@@ -50,7 +50,8 @@ class Params:
     # match sits near 0.2-0.35 on the dev set, a sentence restating a point near 0.6-0.8.
     sim_lo: float = 0.35
     sim_hi: float = 0.70
-    # P(yes) earning no / full credit. The 1.5B leans to "yes": ~0.6 is its "no", ~0.95 its "yes".
+    # P(yes) earning no / full credit. The 1.5B leans to "yes": ~0.6 is its "no", ~0.9-0.95 its
+    # "yes" (both marks chosen by scripts/calibrate_grading.py on the odd ids of the dev set).
     p_lo: float = 0.60
     p_hi: float = 0.90
     # Weights of the three per-point signals (sum 1). Only the LLM can tell a true statement from a
