@@ -1,4 +1,5 @@
-"""Real embedder (packaged MiniLM) and real chromadb: embedded and over HTTP."""
+"""Real embedder (packaged MiniLM) and real chromadb, embedded and over HTTP; the reranker
+trainer on the packaged MiniLM."""
 
 import shutil
 import socket
