@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "infrastructure engineering.", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="TOML config file (default: $COACH_CONFIG or ./coach.toml)")
+    p.add_argument("--model", metavar="PATH", help="a GGUF to run instead of the packaged model (sets llm.model_path "
+                   "and llm.backend = \"llama\" for this command), e.g. a 3B-8B instruct model")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("index", help="build or update the search index")
@@ -127,6 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def with_model(cfg, path: str):
+    """`cfg` running the GGUF at `path` (relative to the current directory) in process."""
+    import dataclasses
+    from pathlib import Path
+
+    from coach.config import replace
+
+    gguf = Path(path).expanduser().resolve()
+    return replace(cfg, llm=dataclasses.replace(cfg.llm, model_path=str(gguf), backend="llama"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -139,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cfg = load(args.config)
+        if args.model:
+            cfg = with_model(cfg, args.model)
         module, func = HANDLERS[args.command].split(":")
         handler = getattr(importlib.import_module(module), func)
         return int(handler(cfg, args) or 0)

@@ -51,7 +51,7 @@ def _info(cfg: Config, args) -> int:
     print(f"path:     {i.path}")
     if not i.present:
         print('status:   not assembled yet: run "coach model fetch"' if i.profile in PROFILES
-              else "status:   missing: fix llm.model_path in the config")
+              else "status:   missing: fix --model or llm.model_path in the config")
         return 1
     print(f"size:     {i.size:,} bytes" + (f" (expected {i.expected_size:,})" if i.expected_size else ""))
     if i.sha256_ok is None:

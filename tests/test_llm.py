@@ -305,3 +305,16 @@ def test_langchain_async_runs_the_sync_backend():
 
     chat = CoachChatModel(model=ScriptedChatModel(["async ok"]))
     assert asyncio.run(chat.ainvoke("q")).content == "async ok"
+
+
+def test_cli_model_flag_runs_any_gguf(cfg, tmp_path, monkeypatch, capsys):
+    toml = tmp_path / "coach.toml"
+    toml.write_text(f'[paths]\ndata_dir = "{cfg.data_dir}"\n[llm]\nbackend = "openai"\n')
+    monkeypatch.setenv("COACH_CONFIG", str(toml))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.gguf").write_bytes(b"GGUF\x03\x00")
+    assert cli.main(["--model", "mine.gguf", "model", "info", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["profile"] == "custom" and out["path"] == str(tmp_path / "mine.gguf") and out["backend"] == "llama"
+    assert cli.main(["--model", "nope.gguf", "model", "info"]) == 1
+    assert "missing: fix --model" in capsys.readouterr().out
