@@ -253,11 +253,14 @@ def _interview_panel(cb: Callbacks, mode: str, controls: Callable[[], tuple]) ->
 
 
 def build_app(store: Store, coach: Coach, sections: Sequence[Section], *,
-              now: Callable[[], datetime] = utcnow) -> gr.Blocks:
+              now: Callable[[], datetime] = utcnow, notice: str = "") -> gr.Blocks:
+    """The app. `notice`: one line shown under the title (e.g. that the configured model grades badly)."""
     cb = Callbacks(store, coach, sections, now)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"## {TITLE}\nEverything runs on this machine. Answers, grades and progress are saved "
                     "as you go; resume any session later.")
+        if notice:
+            gr.Markdown(f"**Note:** {notice}", elem_id="notice")
         with gr.Tabs():
             pickers = {}
             with gr.Tab("Mock interview", id="mock"):
@@ -331,10 +334,11 @@ def _warm_up(coach) -> None:
 def serve(cfg, host: str | None = None, port: int | None = None, share: bool | None = None) -> None:
     """`coach serve`: build the real coach (loaded on first use) and serve the app until interrupted."""
     from coach.backend import RealCoach, load_sections
+    from coach.models import grading_caveat
 
     ui = cfg.ui
     coach = RealCoach(cfg)
-    app = build_app(Store.open(cfg), coach, load_sections(cfg))
+    app = build_app(Store.open(cfg), coach, load_sections(cfg), notice=grading_caveat(cfg))
     # Load the models while the user opens the page and picks a section; the first request waits
     # for this (or, if it failed, tries again and shows what to do).
     threading.Thread(target=_warm_up, args=(coach,), daemon=True, name="coach-warm-up").start()

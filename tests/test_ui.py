@@ -191,3 +191,7 @@ def test_build_app_with_fakes(db, corpus):
     assert {"section-pick", "section-start", "section-chat", "section-card", "section-submit", "section-hint",
             "section-explain", "section-skip", "section-next", "ask-chat", "review-start",
             "progress-scores", "progress-mastery"} <= ids
+    assert "notice" not in ids
+    noted = ui.build_app(db, FakeCoach(corpus), corpus.sections, notice="this model grades badly")
+    shown = [b.value for b in noted.blocks.values() if getattr(b, "elem_id", None) == "notice"]
+    assert shown == ["**Note:** this model grades badly"]
