@@ -129,17 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def with_model(cfg, path: str):
-    """`cfg` running the GGUF at `path` (relative to the current directory) in process."""
-    import dataclasses
-    from pathlib import Path
-
-    from coach.config import replace
-
-    gguf = Path(path).expanduser().resolve()
-    return replace(cfg, llm=dataclasses.replace(cfg.llm, model_path=str(gguf), backend="llama"))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -148,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import importlib
 
-    from coach.config import load
+    from coach.config import load, with_model
 
     try:
         cfg = load(args.config)

@@ -44,7 +44,7 @@ def cmd_serve(cfg: Config, args) -> int:
     from coach.models import grading_caveat
     from coach.ui import serve
 
-    if grading_caveat(cfg):
-        print(f"note: {grading_caveat(cfg)}", file=sys.stderr, flush=True)
+    if note := grading_caveat(cfg):
+        print(f"note: {note}", file=sys.stderr, flush=True)
     serve(cfg, host=args.host, port=args.port, share=True if args.share else None)
     return 0

@@ -48,8 +48,8 @@ class Runtime:
             from coach.grading import Grader
             from coach.models import grading_caveat
 
-            if self.use_llm and grading_caveat(self.cfg):
-                print(f"note: {grading_caveat(self.cfg)}", file=sys.stderr, flush=True)
+            if self.use_llm and (note := grading_caveat(self.cfg)):
+                print(f"note: {note}", file=sys.stderr, flush=True)
             self._grader = Grader(self.retriever, self.model)
         return self._grader
 

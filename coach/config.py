@@ -210,3 +210,9 @@ def _read(p: Path) -> dict[str, Any]:
 def replace(cfg: Config, **parts: Any) -> Config:
     """A copy of `cfg` with whole parts replaced, e.g. replace(cfg, retrieval=...)."""
     return dataclasses.replace(cfg, **parts)
+
+
+def with_model(cfg: Config, path: str | Path) -> Config:
+    """`cfg` running the GGUF at `path` (relative to the current directory) in process: `coach --model`."""
+    gguf = Path(path).expanduser().resolve()
+    return replace(cfg, llm=dataclasses.replace(cfg.llm, model_path=str(gguf), backend="llama"))

@@ -68,6 +68,7 @@ def grading_caveat(cfg: Config) -> str:
         return ""
     return PROFILES[cfg.llm.profile].grading_caveat
 
+
 PartsProvider = Callable[[ModelProfile], list[Path]]
 
 

@@ -85,14 +85,16 @@ def dump(path: Path, lexical: float | None = None, floor: float | None = None) -
 
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
-    from coach.commands_coach import Runtime
     from coach.eval_grading import run_suite
-    from coach.grading import Grader
 
     cfg = config.load()
-    rt = Runtime(cfg)
-    options = {} if lexical is None else {"rubric_lexical": lexical, "rubric_floor": floor}
-    grader = Grader(rt.retriever, rt.model, **options)
+    grader = None  # run_suite builds the default one
+    if lexical is not None:
+        from coach.commands_coach import Runtime
+        from coach.grading import Grader
+
+        rt = Runtime(cfg)
+        grader = Grader(rt.retriever, rt.model, rubric_lexical=lexical, rubric_floor=floor)
     run = run_suite(cfg, dump=path, grader=grader)
     print(run.markdown)
 
