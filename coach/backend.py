@@ -172,8 +172,10 @@ class SessionInterview:
             yield Ended(turn.message)
         elif turn.question is not None and turn.question is not before:
             yield Asked(question_ref(turn.question))
-            if self.background:  # write the next question while the user types, if the bank runs low
-                threading.Thread(target=self.session.prepare, daemon=True).start()
+            if self.background:  # read the question (and write more if the bank runs low) while the user types
+                from coach.interview import work_ahead
+
+                work_ahead(self.session)
 
 
 def _ask_events(engine: Engine, question: str, context: str | None) -> Iterator[Event]:

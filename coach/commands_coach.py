@@ -16,6 +16,7 @@ import threading
 from coach.config import Config
 from coach.errors import UsageError
 from coach.jsonl import dumps, read_items, run_batch
+from coach.lazy import once
 
 
 class Runtime:
@@ -26,40 +27,36 @@ class Runtime:
         self.use_llm = llm
         self._retriever = self._model = self._grader = self._explainer = None
 
+    # built once even when a background thread (the interview working ahead) asks at the same time
     @property
     def retriever(self):
-        if self._retriever is None:
-            from coach.runtime import open_retriever
+        from coach.runtime import open_retriever
 
-            self._retriever = open_retriever(self.cfg)
-        return self._retriever
+        return once(self, "_retriever", lambda: open_retriever(self.cfg))
 
     @property
     def model(self):
-        if self._model is None and self.use_llm:
-            from coach.llm import make_chat_model
+        from coach.llm import make_chat_model
 
-            self._model = make_chat_model(self.cfg)
-        return self._model
+        return once(self, "_model", lambda: make_chat_model(self.cfg)) if self.use_llm else None
 
     @property
     def grader(self):
-        if self._grader is None:
-            from coach.grading import Grader
-            from coach.models import grading_caveat
+        return once(self, "_grader", self._make_grader)
 
-            if self.use_llm and (note := grading_caveat(self.cfg)):
-                print(f"note: {note}", file=sys.stderr, flush=True)
-            self._grader = Grader(self.retriever, self.model)
-        return self._grader
+    def _make_grader(self):
+        from coach.grading import Grader
+        from coach.models import grading_caveat
+
+        if self.use_llm and (note := grading_caveat(self.cfg)):
+            print(f"note: {note}", file=sys.stderr, flush=True)
+        return Grader(self.retriever, self.model)
 
     @property
     def explainer(self):
-        if self._explainer is None:
-            from coach.explain import Explainer
+        from coach.explain import Explainer
 
-            self._explainer = Explainer(self.retriever, self.model)
-        return self._explainer
+        return once(self, "_explainer", lambda: Explainer(self.retriever, self.model))
 
     def bank(self):
         from coach.bank import QuestionBank, bank_path
@@ -171,7 +168,7 @@ def cmd_ask(cfg: Config, args) -> int:
 # -- interview --------------------------------------------------------------------------------------
 def cmd_interview(cfg: Config, args) -> int:
     from coach.backend import BankView
-    from coach.interview import Session, question_json
+    from coach.interview import Session, finish_work_ahead, question_json
     from coach.store import Store
 
     rt = Runtime(cfg)
@@ -219,8 +216,18 @@ def cmd_interview(cfg: Config, args) -> int:
     _out(f"Mock interview{f' on {section}' if section else ''}. Answer in one line; commands: "
          "hint, explain, skip, next, quit.\n")
     _show_question(first)
+    try:
+        return _converse(session, log, tty)
+    finally:
+        finish_work_ahead()
+
+
+def _converse(session, log, tty: bool) -> int:
+    """The terminal loop."""
+    from coach.interview import work_ahead
+
     while True:
-        threading.Thread(target=session.prepare, daemon=True).start()
+        work_ahead(session)
         try:
             line = input("> ") if tty else sys.stdin.readline()
         except EOFError:
@@ -317,6 +324,9 @@ class _LazyGrader:
 
     def feedback_stream(self, question, grade):
         return self.rt.grader.feedback_stream(question, grade)
+
+    def prepare(self, question, chunk_ids=()):  # loads the models while the user types the first answer
+        self.rt.grader.prepare(question, chunk_ids)
 
     def passages(self, question, chunk_ids=()):
         return self.rt.grader.passages(question, chunk_ids)

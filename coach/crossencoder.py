@@ -17,6 +17,7 @@ from coach.config import Config
 from coach.dense import offline_env
 from coach.errors import ModelError
 from coach.fusion import minmax
+from coach.lazy import once
 from coach.types import Hit
 
 
@@ -57,18 +58,20 @@ class CrossEncoderReranker:
 
     @property
     def model(self):
-        if self._model is None:
-            offline_env()
-            from sentence_transformers import CrossEncoder
+        return once(self, "_model", self._load)
 
-            try:
-                self._model = CrossEncoder(self.path, max_length=self.max_length, device="cpu")
-            except Exception as e:  # noqa: BLE001
-                raise ModelError(f"cannot load reranker {self.name!r} from {self.path} ({type(e).__name__}: {e}); "
-                                 'train it with "coach rerank train" or set reranker.model = "none"') from e
-            if self.quantize:
-                quantize_linear(self._model)
-        return self._model
+    def _load(self):
+        offline_env()
+        from sentence_transformers import CrossEncoder
+
+        try:
+            model = CrossEncoder(self.path, max_length=self.max_length, device="cpu")
+        except Exception as e:  # noqa: BLE001
+            raise ModelError(f"cannot load reranker {self.name!r} from {self.path} ({type(e).__name__}: {e}); "
+                             'train it with "coach rerank train" or set reranker.model = "none"') from e
+        if self.quantize:
+            quantize_linear(model)
+        return model
 
     def scores(self, query: str, passages: Sequence[str]) -> list[float]:
         if not passages:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from coach.errors import ModelError
+from coach.lazy import once
 
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"
 
@@ -57,19 +58,20 @@ class SentenceTransformerEmbedder:
 
     @property
     def model(self):
-        if self._model is None:
-            offline_env()
-            from sentence_transformers import SentenceTransformer
+        return once(self, "_model", self._load)
 
-            path = resolve_model_path(self.name)
-            try:
-                self._model = SentenceTransformer(path, device=self.device)
-            except Exception as e:  # noqa: BLE001 - any load failure becomes one clear message
-                raise ModelError(
-                    f"cannot load embedder {self.name!r} ({type(e).__name__}: {e}); with no network use the "
-                    f'packaged default "{PACKAGED_MINILM}" or a local path (embedder.model in coach.toml)'
-                ) from e
-        return self._model
+    def _load(self):
+        offline_env()
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(self.name)
+        try:
+            return SentenceTransformer(path, device=self.device)
+        except Exception as e:  # noqa: BLE001 - any load failure becomes one clear message
+            raise ModelError(
+                f"cannot load embedder {self.name!r} ({type(e).__name__}: {e}); with no network use the "
+                f'packaged default "{PACKAGED_MINILM}" or a local path (embedder.model in coach.toml)'
+            ) from e
 
     @property
     def max_tokens(self) -> int:

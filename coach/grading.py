@@ -12,7 +12,10 @@ Steps (`Grader.grade`):
    `scoring.precheck` settles empty, too short, echo, off-topic without the LLM;
 5. the LLM answers yes/no per key point (read as P(yes), `coach.judge`). The shared head
    (instructions, question, quoted answer) comes first and is identical in every call, the point
-   last, so llama.cpp evaluates the head once and reuses its cached prefix. The contradiction
+   last, so llama.cpp evaluates the head once and reuses its cached prefix. The part before the
+   answer (instructions, question) is known before the answer: `prepare`, run while the user
+   types, evaluates it ahead (and retrieves the passages and picks the rubric), and `grade` does
+   the same steps itself otherwise, so the score does not depend on it. The contradiction
    check is computed in `coach.scoring` from the central point (talked about, yet doubted by the
    LLM); asking the 1.5B "does the answer contradict the reference?" outright gave P(yes) ~0.7-0.86
    for strong, partial and wrong answers alike, so that extra call (`contradiction_call=True`, one
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 from coach import scoring
@@ -111,6 +115,19 @@ class Grader:
         self.rubric_floor = rubric_floor
         self._vecs: dict[str, list[float]] = {}
         self._qvecs: dict[str, list[float]] = {}
+        self._refs: dict[tuple[str, tuple[str, ...]], tuple[list[Chunk], list[tuple[KeyPoint, float]]]] = {}
+
+    def prepare(self, question: str, chunk_ids: Sequence[str] = ()) -> None:
+        """Everything grading needs before the answer, done while the user types (from a background
+        thread): the reference passages, the rubric, their vectors, and the judge's prompt head.
+        `grade` takes the same steps itself when they were not done, so the score is the same."""
+        q = clean(question, MAX_QUESTION_CHARS).text
+        if not q:
+            return
+        chunks, chosen = self._reference(q, chunk_ids)
+        self._embed([c.contextual_text for c in chunks])
+        if chosen and hasattr(self.judge, "prefill"):
+            self.judge.prefill(self._judge_head(q))
 
     # -- reference passages and key points ---------------------------------------------------------
     def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
@@ -141,6 +158,15 @@ class Grader:
             self._qvecs[question] = self.embedder.embed([question], query=True)[0]
         return self._qvecs[question]
 
+    def _reference(self, q: str, chunk_ids: Sequence[str]) -> tuple[list[Chunk], list[tuple[KeyPoint, float]]]:
+        key = (q, tuple(chunk_ids))
+        if key not in self._refs:
+            if len(self._refs) >= 512:
+                self._refs.clear()
+            chunks = self.passages(q, chunk_ids)
+            self._refs[key] = (chunks, self.rubric(q, chunks) if chunks else [])
+        return self._refs[key]
+
     def rubric(self, question: str, chunks: Sequence[Chunk]) -> list[tuple[KeyPoint, float]]:
         points = [p for c in chunks for p in split_points(c)]
         if not points:
@@ -154,8 +180,7 @@ class Grader:
         t0 = time.perf_counter()
         q = clean(question, MAX_QUESTION_CHARS).text
         a = clean(answer)
-        chunks = self.passages(q, chunk_ids) if q else []
-        chosen = self.rubric(q, chunks) if chunks else []
+        chunks, chosen = self._reference(q, chunk_ids) if q else ([], [])
         citations = tuple(dict.fromkeys(p.section for p, _ in chosen)) or tuple(dict.fromkeys(c.section for c in chunks))
         base = dict(citations=citations, note=a.note, passages=tuple(c.id for c in chunks))
         if content_words(a.text) == 0:
@@ -192,21 +217,30 @@ class Grader:
     def _ask_llm(self, question: str, answer: str, points: Sequence[KeyPoint]
                  ) -> tuple[list[float | None], float | None, int, int]:
         """P(yes) per key point, then P(yes) for the contradiction question. The user message
-        starts with the same head every time and ends with the point, so the head is evaluated once."""
+        starts with the same head every time and ends with the point, so the head is evaluated once;
+        its part before the answer may have been evaluated already (`prepare`)."""
         assert self.judge is not None
-        if hasattr(self.judge, "reset"):
-            self.judge.reset()  # greedy output is reproducible only from a fresh state (MODELS.md)
         system = Message("system", render("grade_system"))
         head = render("grade_head", question=question, answer=quote(answer[:LLM_ANSWER_CHARS]))
-        verdicts = [self.judge.p_yes([system, Message("user", f"{head}\n\n{render('grade_point', point=p.text)}")])
-                    for p in points]
-        contradiction = None
-        if self.contradiction_call:
-            reference = "\n".join(f"- {p.text}" for p in points)
-            contradiction = self.judge.p_yes(
-                [system, Message("user", f"{head}\n\n{render('grade_contradiction', reference=reference)}")])
+        judging = getattr(self.judge, "judging", None)
+        with judging(self._judge_head(question)) if judging else nullcontext():
+            verdicts = [self.judge.p_yes([system, Message("user", f"{head}\n\n{render('grade_point', point=p.text)}")])
+                        for p in points]
+            contradiction = None
+            if self.contradiction_call:
+                reference = "\n".join(f"- {p.text}" for p in points)
+                contradiction = self.judge.p_yes(
+                    [system, Message("user", f"{head}\n\n{render('grade_contradiction', reference=reference)}")])
         asked = [*verdicts, contradiction] if self.contradiction_call else verdicts
         return verdicts, contradiction, len(asked), sum(v is None for v in asked)
+
+    @staticmethod
+    def _judge_head(question: str) -> list[Message]:
+        """The start every judge prompt for `question` shares: the system message, and the user
+        message up to where the answer begins."""
+        mark = "\x00answer\x00"  # `clean` removes NUL bytes, so no answer contains it
+        user = render("grade_head", question=question, answer=mark)
+        return [Message("system", render("grade_system")), Message("user", user[: user.index(mark)])]
 
     def _card(self, sig: scoring.AnswerSignals, chosen: Sequence[tuple[KeyPoint, float]], score: float, verdict: str,
               reason: str, t0: float, calls: int = 0, failures: int = 0, **base) -> Grade:

@@ -15,6 +15,7 @@ no input (empty, 200 KB, control characters, NUL bytes, emoji, RTL text) makes `
 from __future__ import annotations
 
 import random
+import threading
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -111,6 +112,24 @@ def hint_text(points: Sequence[PointResult] | Sequence[Any]) -> str:
     return ("Hint: think about " + ", ".join(labels[:3]) + ".") if labels else "Hint: start from the basics of the topic."
 
 
+_AHEAD: list[threading.Thread] = []
+
+
+def work_ahead(session: Session) -> None:
+    """Run `session.prepare` in a background thread, while the user types."""
+    _AHEAD[:] = [t for t in _AHEAD if t.is_alive()]
+    t = threading.Thread(target=session.prepare, daemon=True, name="coach-work-ahead")
+    t.start()
+    _AHEAD.append(t)
+
+
+def finish_work_ahead() -> None:
+    """Wait for the work-ahead threads before the process exits: llama.cpp still evaluating in a
+    thread while the interpreter shuts down aborts the process."""
+    for t in list(_AHEAD):
+        t.join()
+
+
 class Session:
     def __init__(self, bank: QuestionBank, grader: GraderLike, explainer: ExplainerLike | None = None, *,
                  section: str | None = None, level: int | None = None, seed: int | None = None,
@@ -151,16 +170,22 @@ class Session:
         return Turn(kind, message, question=q)
 
     def prepare(self) -> None:
-        """Write the next question ahead of time if the bank is about to run out (call it from a
-        background thread while the user types)."""
-        if self.generator is None or self.done:
+        """Work ahead while the user types (call it from a background thread): write the next
+        question if the bank is about to run out, then let the grader read the current question."""
+        if self.done:
             return
         left = [q for q in self.bank.candidates(self.section, self.level) if q.id not in self.asked]
-        if len(left) < 2:
+        if self.generator is not None and len(left) < 2:
             try:
                 self.bank.generate(self.generator, self.section, self.level if self.level is not None else 1,
                                    rng=random.Random(self.rng.random()))
             except CoachError:
+                pass
+        q, ready = self.current, getattr(self.grader, "prepare", None)
+        if q is not None and ready is not None:
+            try:
+                ready(q.text, chunk_ids=q.chunk_ids)
+            except Exception:  # noqa: BLE001 - grading does the same work itself and reports the error then
                 pass
 
     # -- input -------------------------------------------------------------------------------------

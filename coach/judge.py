@@ -10,7 +10,10 @@ on TCP teardown), so that number is the signal `coach.scoring` uses.
 - `LlamaJudge` wraps `coach.llm.LlamaCppChatModel`: one prompt evaluation and one sampled token,
   reading the logits through llama-cpp-python's public `logits_processor` hook. It shares the
   model, its lock and its KV cache (so calls sharing a prompt head reuse it). It reaches into the
-  adapter's `_exclusive` / `_model`, the only place outside coach.llm that does;
+  adapter's `_exclusive` / `_model`, the only place outside coach.llm that does. `judging(head)`
+  wraps the prompts of one answer: they start from a fresh state in which `head` (the prompt up to
+  the answer) was evaluated on its own, either just now or earlier by `prefill(head)` while the user
+  was typing; the steps are the same both ways, so the numbers are too;
 - `VerdictJudge` for any other `ChatModel` (an OpenAI-compatible server, the test fakes): the
   schema-constrained verdict, 1.0 for "yes" and 0.0 for "no", None when the reply does not parse.
 """
@@ -18,7 +21,9 @@ on TCP teardown), so that number is the signal `coach.scoring` uses.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from coach.errors import ModelError
@@ -65,6 +70,42 @@ class LlamaJudge:
     def __init__(self, model: LlamaCppChatModel) -> None:
         self.model = model
         self._ids: tuple[list[int], list[int]] | None = None
+        self._turn = threading.Lock()  # one answer's prompts run back to back
+        self._ready: tuple[tuple[Message, ...], int] | None = None  # (head, model.uses) the KV cache holds
+
+    def prefill(self, head: Sequence[Message]) -> None:
+        """Evaluate the prompt head of the next answer ahead of time (from a background thread)."""
+        key = tuple(head)
+        with self._turn:
+            if not self._holds(key):
+                self._evaluate(key)
+
+    @contextmanager
+    def judging(self, head: Sequence[Message]) -> Iterator[None]:
+        """Around the `p_yes` calls for one answer, all of whose prompts start with `head`."""
+        key = tuple(head)
+        with self._turn:
+            if not self._holds(key):
+                self._evaluate(key)
+            try:
+                yield
+            finally:
+                self._ready = None
+
+    def _holds(self, key: tuple[Message, ...]) -> bool:
+        return self._ready == (key, self.model.uses)
+
+    def _evaluate(self, key: tuple[Message, ...]) -> None:
+        with self.model._exclusive():  # noqa: SLF001 - see the module docstring
+            llama = self.model._model()  # noqa: SLF001
+            self.model.uses += 1
+            llama.reset()  # greedy output is reproducible only from a fresh state (MODELS.md)
+            try:  # the templated head plus one sampled token; the next prompt reuses the shared prefix
+                llama.create_chat_completion(messages=to_dicts(key), max_tokens=1, temperature=0.0,
+                                             seed=self.model.seed)
+            except ValueError as e:
+                raise ModelError(f"{e}: shorten the question or raise llm.n_ctx (now {self.model.n_ctx})") from e
+            self._ready = (key, self.model.uses)
 
     def _token_ids(self, llama: Any) -> tuple[list[int], list[int]]:
         if self._ids is None:
@@ -82,14 +123,13 @@ class LlamaJudge:
                 seen.append(scores.copy())
             return scores
 
+        self._ready = None
         with self.model._exclusive():  # noqa: SLF001 - see the module docstring
             llama = self.model._model()  # noqa: SLF001
             yes, no = self._token_ids(llama)
-            from llama_cpp import LogitsProcessorList
-
-            try:
+            try:  # a plain list works as llama_cpp.LogitsProcessorList (a list): llama_cpp is not imported here
                 llama.create_chat_completion(messages=to_dicts(messages), max_tokens=1, temperature=0.0,
-                                             seed=self.model.seed, logits_processor=LogitsProcessorList([capture]))
+                                             seed=self.model.seed, logits_processor=[capture])
             except ValueError as e:  # the prompt does not fit the context
                 raise ModelError(f"{e}: shorten the prompt or raise llm.n_ctx (now {self.model.n_ctx})") from e
         if not seen:

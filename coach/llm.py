@@ -157,6 +157,7 @@ class LlamaCppChatModel:
         self._llama: Any = None
         self._lock = threading.Lock()
         self._owner: int | None = None
+        self.uses = 0  # calls that changed the KV cache (chat, reset): lets a prefilled prompt know it is stale
 
     def complete(self, messages: Sequence[Message], schema: dict | None = None, *,
                  max_tokens: int = MAX_TOKENS) -> str:
@@ -178,6 +179,7 @@ class LlamaCppChatModel:
     def reset(self) -> None:
         """Forget the cached prompt: the next call evaluates its whole prompt from a fresh state."""
         with self._exclusive():
+            self.uses += 1
             if self._llama is not None:
                 self._llama.reset()
 
@@ -206,6 +208,7 @@ class LlamaCppChatModel:
 
     def _chat(self, messages: Sequence[Message], max_tokens: int, **extra: Any) -> Any:
         llama = self._model()
+        self.uses += 1
         if not self.reuse_prefix:
             llama.reset()
         try:

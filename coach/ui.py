@@ -344,6 +344,11 @@ def serve(cfg, host: str | None = None, port: int | None = None, share: bool | N
     threading.Thread(target=_warm_up, args=(coach,), daemon=True, name="coach-warm-up").start()
     host, port = host or ui.host, port or ui.port
     share = ui.share if share is None else share
-    app.queue().launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, ssr_mode=False,
-                       show_error=False, quiet=False, inbrowser=False, footer_links=[], pwa=False,
-                       mcp_server=False, enable_monitoring=False)
+    try:
+        app.queue().launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, ssr_mode=False,
+                           show_error=False, quiet=False, inbrowser=False, footer_links=[], pwa=False,
+                           mcp_server=False, enable_monitoring=False)
+    finally:
+        from coach.interview import finish_work_ahead
+
+        finish_work_ahead()

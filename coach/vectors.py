@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from coach.config import StoreConfig
 from coach.dense import Embedder
 from coach.errors import CoachError
+from coach.lazy import once
 
 
 class VectorStore(Protocol):
@@ -90,14 +91,9 @@ class ChromaStore:
 
     @property
     def collection(self):
-        if self._collection is None:
-            client = self._client()
-            self._collection = client.get_or_create_collection(
-                self.cfg.collection,
-                embedding_function=_embedding_function(self.embedder),
-                metadata={"hnsw:space": "cosine", "embedder": self.embedder.name},
-            )
-        return self._collection
+        return once(self, "_collection", lambda: self._client().get_or_create_collection(
+            self.cfg.collection, embedding_function=_embedding_function(self.embedder),
+            metadata={"hnsw:space": "cosine", "embedder": self.embedder.name}))
 
     def embedder_name(self) -> str | None:
         return (self.collection.metadata or {}).get("embedder")

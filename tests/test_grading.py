@@ -115,3 +115,58 @@ def test_feedback_does_not_ask_for_praise_when_nothing_was_covered(retriever):
     assert strong.covered
     list(Grader(retriever, model).feedback_stream(Q, strong))
     assert "say what was good" in model.calls[-1].messages[1].content
+
+
+class RecordingJudge:
+    """A judge with the prefill hooks: records the heads and every prompt, says yes with a fixed P."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+        self.inside = False
+
+    def prefill(self, head):
+        self.events.append(("prefill", tuple(head)))
+
+    def judging(self, head):
+        judge = self
+
+        class Scope:
+            def __enter__(self):
+                judge.events.append(("judging", tuple(head)))
+                judge.inside = True
+
+            def __exit__(self, *exc):
+                judge.inside = False
+
+        return Scope()
+
+    def p_yes(self, messages):
+        self.events.append(("p_yes", tuple(messages), self.inside))
+        return 0.8
+
+
+def test_prepare_reads_the_question_ahead_and_grading_takes_the_same_steps(retriever):
+    judge = RecordingJudge()
+    g = Grader(retriever, always("yes"), judge=judge)
+    g.prepare(Q)
+    assert [e[0] for e in judge.events] == ["prefill"]
+    head = judge.events[0][1]
+    prepared = g.grade(Q, STRONG_TCP)
+    kinds = [e[0] for e in judge.events[1:]]
+    assert kinds[0] == "judging" and judge.events[1][1] == head and set(kinds[1:]) == {"p_yes"}
+    for _, messages, inside in judge.events[2:]:
+        assert inside and messages[0] == head[0]  # every prompt runs inside the scope, same system
+        assert messages[1].content.startswith(head[1].content)  # and starts with the prefilled head
+    assert head[1].content.endswith("<answer>\n") and Q in head[1].content
+    cold = Grader(retriever, always("yes"), judge=RecordingJudge()).grade(Q, STRONG_TCP)
+    assert (cold.score, cold.points) == (prepared.score, prepared.points)
+
+
+def test_prepare_skips_the_judge_for_an_empty_question_and_works_without_hooks(retriever):
+    judge = RecordingJudge()
+    Grader(retriever, always("yes"), judge=judge).prepare("  \x00 ")
+    assert judge.events == []
+    model = always("yes")
+    g = Grader(retriever, model)  # a judge without prefill (an OpenAI-compatible server)
+    g.prepare(Q)
+    assert model.calls == [] and g.grade(Q, STRONG_TCP).llm_calls >= 3

@@ -129,3 +129,16 @@ def test_question_json_contract(retriever):
     s, _ = session(retriever)
     q = s.start().question
     assert set(question_json(q)) == {"question", "section", "level"} and question_json(q)["level"] in (0, 1, 2)
+
+
+def test_prepare_lets_the_grader_read_the_current_question_ahead(retriever):
+    s, _ = session(retriever)
+    seen = []
+    s.grader.prepare = lambda text, chunk_ids=(): seen.append((text, tuple(chunk_ids)))
+    s.prepare()  # before the first question: nothing to read
+    first = s.start()
+    s.prepare()
+    assert seen == [(first.question.text, tuple(first.question.chunk_ids))]
+    s.handle("quit")
+    s.prepare()  # the session is over
+    assert len(seen) == 1

@@ -1,0 +1,76 @@
+"""How long the user waits for a score card, with and without the work done while they type.
+
+    flock /tmp/coach-cpu.lock .venv/bin/python scripts/bench_card.py [--limit N] [--kind strong]
+
+For every N-th question of `evals/grading_dev.jsonl` (its `--kind` answer, strong by default, the
+longest), on the configured model:
+- cold: `Grader.grade(question, answer)` with nothing done ahead (what `coach grade` does);
+- prepared: `Grader.prepare(question)` (what the interview and the app run while the user types:
+  retrieval, rubric, the judge's prompt head), then `grade` again, timed alone.
+It prints one JSON line per answer and the medians, and counts the answers whose two scores differ
+(there should be none: both paths take the same steps). Run it with `PYTHONPATH` pointing at an
+older checkout to time a grader without `prepare` (only the cold column is filled then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.append(str(ROOT))  # after PYTHONPATH, so an older checkout can be timed
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from coach import config  # noqa: E402
+from coach.commands_coach import Runtime  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=12, help="how many questions (spread over the set)")
+    ap.add_argument("--kind", default="strong", choices=["strong", "partial", "wrong", "off_topic"])
+    ap.add_argument("--dataset", default=str(ROOT / "evals" / "grading_dev.jsonl"))
+    args = ap.parse_args()
+    rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
+    rows = rows[:: max(1, len(rows) // args.limit)][: args.limit]
+    rt = Runtime(config.load())
+    grader = rt.grader
+    t0 = time.perf_counter()
+    rt.model.load() if hasattr(rt.model, "load") else None
+    print(json.dumps({"model": str(getattr(rt.model, "path", rt.model)), "load_s": round(time.perf_counter() - t0, 2),
+                      "threads": getattr(rt.model, "n_threads", None), "prepare": hasattr(grader, "prepare")}))
+    cold, ahead, card, differ = [], [], [], 0
+    for r in rows:
+        q, a = r["question"], r[args.kind]
+        t = time.perf_counter()
+        g1 = grader.grade(q, a)
+        rec = {"id": r["id"], "words": len(a.split()), "llm_calls": g1.llm_calls, "cold_s": round(time.perf_counter() - t, 2),
+               "score": g1.score}
+        cold.append(rec["cold_s"])
+        if hasattr(grader, "prepare"):
+            t = time.perf_counter()
+            grader.prepare(q)
+            rec["prepare_s"] = round(time.perf_counter() - t, 2)
+            t = time.perf_counter()
+            g2 = grader.grade(q, a)
+            rec["prepared_s"] = round(time.perf_counter() - t, 2)
+            rec["prepared_score"] = g2.score
+            ahead.append(rec["prepare_s"])
+            card.append(rec["prepared_s"])
+            differ += g2.score != g1.score
+        print(json.dumps(rec), flush=True)
+    summary = {"answers": len(rows), "cold_median_s": statistics.median(cold)}
+    if card:
+        summary.update(prepare_median_s=statistics.median(ahead), prepared_median_s=statistics.median(card),
+                       ratio=round(statistics.median(card) / statistics.median(cold), 3), scores_differ=differ)
+    print(json.dumps(summary))
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
