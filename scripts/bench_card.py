@@ -10,6 +10,9 @@ longest), on the configured model:
 It prints one JSON line per answer and the medians, and counts the answers whose two scores differ
 (there should be none: both paths take the same steps). Run it with `PYTHONPATH` pointing at an
 older checkout to time a grader without `prepare` (only the cold column is filled then).
+
+`--sentences N` cuts every answer to its first N sentences (how concise answers score), `--cold`
+skips the prepared path.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from coach import config  # noqa: E402
 from coach.commands_coach import Runtime  # noqa: E402
+from coach.signals import sentences  # noqa: E402
 
 
 def main() -> int:
@@ -35,6 +39,8 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=12, help="how many questions (spread over the set)")
     ap.add_argument("--kind", default="strong", choices=["strong", "partial", "wrong", "off_topic"])
     ap.add_argument("--dataset", default=str(ROOT / "evals" / "grading_dev.jsonl"))
+    ap.add_argument("--sentences", type=int, default=0, help="cut each answer to its first N sentences")
+    ap.add_argument("--cold", action="store_true", help="time only the cold path")
     args = ap.parse_args()
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
     rows = rows[:: max(1, len(rows) // args.limit)][: args.limit]
@@ -44,15 +50,17 @@ def main() -> int:
     rt.model.load() if hasattr(rt.model, "load") else None
     print(json.dumps({"model": str(getattr(rt.model, "path", rt.model)), "load_s": round(time.perf_counter() - t0, 2),
                       "threads": getattr(rt.model, "n_threads", None), "prepare": hasattr(grader, "prepare")}))
-    cold, ahead, card, differ = [], [], [], 0
+    cold, ahead, card, differ, lines = [], [], [], 0, []
     for r in rows:
         q, a = r["question"], r[args.kind]
+        if args.sentences:
+            a = " ".join(sentences(a)[: args.sentences])
         t = time.perf_counter()
         g1 = grader.grade(q, a)
         rec = {"id": r["id"], "words": len(a.split()), "llm_calls": g1.llm_calls, "cold_s": round(time.perf_counter() - t, 2),
                "score": g1.score}
         cold.append(rec["cold_s"])
-        if hasattr(grader, "prepare"):
+        if hasattr(grader, "prepare") and not args.cold:
             t = time.perf_counter()
             grader.prepare(q)
             rec["prepare_s"] = round(time.perf_counter() - t, 2)
@@ -63,8 +71,11 @@ def main() -> int:
             ahead.append(rec["prepare_s"])
             card.append(rec["prepared_s"])
             differ += g2.score != g1.score
-        print(json.dumps(rec), flush=True)
-    summary = {"answers": len(rows), "cold_median_s": statistics.median(cold)}
+        lines.append(json.dumps(rec))
+        print(lines[-1], flush=True)
+    scores = [json.loads(x)["score"] for x in lines]
+    summary = {"answers": len(rows), "cold_median_s": statistics.median(cold), "score_median": statistics.median(scores),
+               "score_mean": round(statistics.mean(scores), 2), "score_ge_7": sum(x >= 7 for x in scores)}
     if card:
         summary.update(prepare_median_s=statistics.median(ahead), prepared_median_s=statistics.median(card),
                        ratio=round(statistics.median(card) / statistics.median(cold), 3), scores_differ=differ)
