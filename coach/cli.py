@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = s.add_subparsers(dest="rerank_command", metavar="ACTION", required=True)
     r = rsub.add_parser("train", help="(re)train the cross-encoder from the corpus (cached per corpus and settings)")
     r.add_argument("--force", action="store_true", help="retrain even if a trained model is cached")
+    r.add_argument("--epochs", type=int, help="training epochs (default 1)")
+    r.add_argument("--lr", type=float, help="learning rate (default 5e-4)")
+    r.add_argument("--layers", type=int, help="student depth: layers kept of the base encoder (default 3)")
+    r.add_argument("--seed", type=int, help="training seed (default 13)")
 
     s = sub.add_parser("sections", help="list every section and subsection id with its title")
     s.add_argument("--json", action="store_true")

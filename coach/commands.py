@@ -45,11 +45,21 @@ def cmd_index(cfg: Config, args) -> int:
 
 
 def cmd_rerank(cfg: Config, args) -> int:
-    from coach.rerank_train import train
+    from dataclasses import replace
+
+    from coach.rerank_train import TrainSettings, train
     from coach.runtime import open_retriever
 
-    path = train(cfg, open_retriever(cfg, reranker=_noop()), force=args.force, progress=_progress, log=_log)
+    chosen = {k: getattr(args, k, None) for k in ("epochs", "lr", "layers", "seed")}
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    if any(v <= 0 for k, v in chosen.items() if k != "seed"):
+        raise UsageError("--epochs, --lr and --layers must be positive")
+    settings = replace(TrainSettings(), **chosen)
+    path = train(cfg, open_retriever(cfg, reranker=_noop()), settings, force=args.force, progress=_progress, log=_log)
     print(path)
+    if chosen:  # the retriever uses the default settings' model unless told otherwise
+        _log(f'settings other than the defaults: use it with reranker.model = "{path}" in coach.toml, '
+             f"or compare it with scripts/sweep_reranker.py --model {path}")
     return 0
 
 

@@ -100,3 +100,18 @@ def test_help_is_light():
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_rerank_train_passes_chosen_settings_and_rejects_bad_ones(env, capsys, monkeypatch, tmp_path):
+    import coach.rerank_train as rt
+
+    run(capsys, "index")
+    seen = []
+    monkeypatch.setattr(rt, "train", lambda cfg, retriever, s, **kw: seen.append(s) or tmp_path / "m")
+    code, out, err = run(capsys, "rerank", "train", "--epochs", "2", "--lr", "1e-4")
+    assert code == 0 and out.strip() == str(tmp_path / "m") and "reranker.model" in err
+    assert (seen[0].epochs, seen[0].lr, seen[0].layers) == (2, 1e-4, rt.TrainSettings().layers)
+    code, _, _ = run(capsys, "rerank", "train")
+    assert code == 0 and seen[1] == rt.TrainSettings()
+    code, _, err = run(capsys, "rerank", "train", "--layers", "0")
+    assert code == 2 and "must be positive" in err and len(seen) == 2
