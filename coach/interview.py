@@ -15,8 +15,8 @@ no input (empty, 200 KB, control characters, NUL bytes, emoji, RTL text) makes `
 from __future__ import annotations
 
 import random
-import threading
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace

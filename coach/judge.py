@@ -71,7 +71,7 @@ class LlamaJudge:
         self.model = model
         self._ids: tuple[list[int], list[int]] | None = None
         self._turn = threading.Lock()  # one answer's prompts run back to back
-        self._ready: tuple[tuple[Message, ...], int] | None = None  # (head, model.uses) the KV cache holds
+        self._ready: tuple[tuple[Message, ...], int] | None = None  # (head, model.uses) when it evaluated head
 
     def prefill(self, head: Sequence[Message]) -> None:
         """Evaluate the prompt head of the next answer ahead of time (from a background thread)."""
@@ -87,10 +87,7 @@ class LlamaJudge:
         with self._turn:
             if not self._holds(key):
                 self._evaluate(key)
-            try:
-                yield
-            finally:
-                self._ready = None
+            yield
 
     def _holds(self, key: tuple[Message, ...]) -> bool:
         return self._ready == (key, self.model.uses)
@@ -123,9 +120,9 @@ class LlamaJudge:
                 seen.append(scores.copy())
             return scores
 
-        self._ready = None
         with self.model._exclusive():  # noqa: SLF001 - see the module docstring
             llama = self.model._model()  # noqa: SLF001
+            self.model.uses += 1  # the cache holds this prompt now, not a prefilled head
             yes, no = self._token_ids(llama)
             try:  # a plain list works as llama_cpp.LogitsProcessorList (a list): llama_cpp is not imported here
                 llama.create_chat_completion(messages=to_dicts(messages), max_tokens=1, temperature=0.0,

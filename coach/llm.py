@@ -157,7 +157,7 @@ class LlamaCppChatModel:
         self._llama: Any = None
         self._lock = threading.Lock()
         self._owner: int | None = None
-        self.uses = 0  # calls that changed the KV cache (chat, reset): lets a prefilled prompt know it is stale
+        self.uses = 0  # bumped by every call that changes the KV cache: a prefilled prompt knows it is stale
 
     def complete(self, messages: Sequence[Message], schema: dict | None = None, *,
                  max_tokens: int = MAX_TOKENS) -> str:

@@ -85,3 +85,13 @@ def test_another_question_is_evaluated_from_a_fresh_state(judged):
     with judge.judging(other):
         ask(judge, "a")
     assert llama.log[:2] == [("reset",), ("chat", other[1].content)]
+
+
+def test_another_judge_on_the_same_model_makes_the_prefilled_head_stale(judged):
+    judge, model, llama = judged
+    judge.prefill(HEAD)
+    ask(LlamaJudge(model), "a")  # e.g. a second grader sharing the model
+    llama.log.clear()
+    with judge.judging(HEAD):
+        ask(judge, "a")
+    assert llama.log[:2] == [("reset",), ("chat", HEAD[1].content)]
