@@ -56,24 +56,30 @@ def objective(rep: dict, split: str) -> float:
     return (m["ordering_accuracy"] + m["band_accuracy"]) / 2
 
 
-def fit(path: Path) -> None:
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    base = report(rescore(records, scoring.DEFAULT))
-    print("defaults:", json.dumps({k: {m: v[m] for m in ("ordering_accuracy", "band_accuracy", "mean_score")}
-                                   for k, v in base.items()}))
+def best_fit(records: list[dict], grid: dict[str, list] = GRID) -> tuple[dict, dict]:
+    """The grid point with the best objective on the odd ids (ties: the one nearest the defaults),
+    and its report."""
     best = None
-    for values in itertools.product(*GRID.values()):
-        kw = dict(zip(GRID, values))
+    for values in itertools.product(*grid.values()):
+        kw = dict(zip(grid, values))
         if kw["p_hi"] <= kw["p_lo"]:
             continue
         kw["w_sim"] = kw["w_terms"] = round((1 - kw["w_llm"]) / 2, 6)
         params = replace(scoring.DEFAULT, **kw)
         rep = report(rescore(records, params))
         key = (round(objective(rep, "odd (calibration)"), 6), -sum(abs(getattr(params, k) - getattr(scoring.DEFAULT, k))
-                                                                    for k in GRID))
+                                                                    for k in grid))
         if best is None or key > best[0]:
             best = (key, kw, rep)
-    _, kw, rep = best
+    return best[1], best[2]
+
+
+def fit(path: Path) -> None:
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    base = report(rescore(records, scoring.DEFAULT))
+    print("defaults:", json.dumps({k: {m: v[m] for m in ("ordering_accuracy", "band_accuracy", "mean_score")}
+                                   for k, v in base.items()}))
+    kw, rep = best_fit(records)
     print("chosen on odd ids:", kw)
     for split, m in rep.items():
         print(f"  {split:<18} ordering {m['ordering_accuracy']:.3f} (chain {m['ordering_chain']:.3f})  "
