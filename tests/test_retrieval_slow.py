@@ -95,28 +95,38 @@ def test_chroma_http_server(tmp_path, corpus_dir, real_embedder):
         proc.wait(timeout=30)
 
 
+# Settings under which the 1-layer student learns the temp corpus's 19 questions (120 steps, ~15 s);
+# with the defaults' single epoch it stays at the label prior and every score is equal.
+TOY = dict(layers=1, max_length=64, negatives=2, epochs=30, lr=5e-4)
+QUERY = "Why does TIME_WAIT exist?"
+PASSAGES = ["TIME_WAIT purpose: ensure delayed packets do not corrupt new connections",
+            "TTL: how long resolvers cache a record",
+            "Page cache: file data cached in RAM, reclaimable"]
+# Recorded on 2026-11-30 (Xeon); the same to 5e-6 with torch restricted to AVX2 and to SSE4
+# (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS), so another x86 CPU matches.
+GOLDEN = [0.19661, 0.11168, 0.12930]
+
+
 def test_reranker_training_is_deterministic_given_the_seed_and_cached(tmp_path, cfg, embedder, store):
     """Two machines (two data dirs) train the same student from the packaged MiniLM on the same
-    corpus and seed: the same scores for one query and three passages. A second call reuses the
-    trained model instead of training again."""
+    corpus and seed: the same scores for one query and three passages, the golden ones, in the
+    golden order. A second call reuses the trained model instead of training again."""
     from sentence_transformers import CrossEncoder
 
     from coach.rerank_train import TrainSettings, train
     from coach_helpers import make_retriever
 
     retriever = make_retriever(cfg, embedder, store)  # the temp corpus, so training takes seconds
-    s = TrainSettings(layers=1, max_length=64, negatives=2)
+    s = TrainSettings(**TOY)
     logs: list[str] = []
     dirs = [train(replace_data_dir(cfg, tmp_path / name), retriever, s, log=logs.append) for name in ("a", "b")]
     assert dirs[0] != dirs[1] and all((d / "config.json").is_file() for d in dirs)
     assert train(replace_data_dir(cfg, tmp_path / "a"), retriever, s, log=logs.append) == dirs[0]
     assert logs[-1].startswith("reranker already trained")
-    query = "Why does TIME_WAIT exist?"
-    passages = ["TIME_WAIT purpose: ensure delayed packets do not corrupt new connections",
-                "TTL: how long resolvers cache a record",
-                "Page cache: file data cached in RAM, reclaimable"]
-    scores = [CrossEncoder(str(d), device="cpu").predict([(query, p) for p in passages]).tolist() for d in dirs]
+    scores = [CrossEncoder(str(d), device="cpu").predict([(QUERY, p) for p in PASSAGES]).tolist() for d in dirs]
     assert scores[0] == pytest.approx(scores[1], abs=1e-6)
+    assert scores[0] == pytest.approx(GOLDEN, abs=1e-3)
+    assert sorted(range(3), key=lambda i: -scores[0][i]) == [0, 2, 1]  # the passage that answers first
 
 
 def replace_data_dir(cfg, path):
