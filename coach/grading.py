@@ -82,6 +82,16 @@ class Grade:
                 "missing": list(self.missing), "feedback": self.feedback, "citations": list(self.citations)}
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What grading an answer to one question needs before the answer: the reference passages, the
+    rubric (key points with their relevance) and the vectors of both."""
+
+    chunks: list[Chunk]
+    chosen: list[tuple[KeyPoint, float]]
+    vectors: dict[str, list[float]]
+
+
 def roadmap_topic(question: str, questions: Sequence, min_overlap: float = 0.6) -> str | None:
     """The top-level section of the roadmap question this text is (token Jaccard >= 0.6), if any."""
     q = set(tokenize(question))
@@ -113,9 +123,8 @@ class Grader:
         self.n_passages = n_passages
         self.rubric_lexical = rubric_lexical  # see keypoints.select
         self.rubric_floor = rubric_floor
-        self._vecs: dict[str, list[float]] = {}
         self._qvecs: dict[str, list[float]] = {}
-        self._refs: dict[tuple[str, tuple[str, ...]], tuple[list[Chunk], list[tuple[KeyPoint, float]]]] = {}
+        self._refs: dict[tuple[str, tuple[str, ...]], Reference] = {}
 
     def prepare(self, question: str, chunk_ids: Sequence[str] = ()) -> None:
         """Everything grading needs before the answer, done while the user types (from a background
@@ -124,9 +133,7 @@ class Grader:
         q = clean(question, MAX_QUESTION_CHARS).text
         if not q:
             return
-        chunks, chosen = self._reference(q, chunk_ids)
-        self._embed([c.contextual_text for c in chunks])
-        if chosen and hasattr(self.judge, "prefill"):
+        if self._reference(q, chunk_ids).chosen and hasattr(self.judge, "prefill"):
             self.judge.prefill(self._judge_head(q))
 
     # -- reference passages and key points ---------------------------------------------------------
@@ -147,31 +154,40 @@ class Grader:
                 out.append(c)
         return out[: max(self.n_passages, len(fixed))]
 
-    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
-        todo = [t for t in dict.fromkeys(texts) if t not in self._vecs]
-        if todo:
-            self._vecs.update(zip(todo, self.embedder.embed(todo)))
-        return [self._vecs[t] for t in texts]
+    def _vectors(self, chunks: Sequence[Chunk]) -> dict[str, list[float]]:
+        """The chunks' key points and contextual texts embedded in one call whose batch depends on
+        the chunks alone: padding in a batch moves a vector by ~1e-7, enough to flip a rubric cut, so
+        a vector embedded for another question is never reused (a grade depends on nothing graded
+        before it)."""
+        texts = list(dict.fromkeys([p.text for c in chunks for p in split_points(c)] +
+                                   [c.contextual_text for c in chunks]))
+        return dict(zip(texts, self.embedder.embed(texts))) if texts else {}
 
     def _query_vec(self, question: str) -> list[float]:
         if question not in self._qvecs:  # the rubric and the relevance signal both need it
             self._qvecs[question] = self.embedder.embed([question], query=True)[0]
         return self._qvecs[question]
 
-    def _reference(self, q: str, chunk_ids: Sequence[str]) -> tuple[list[Chunk], list[tuple[KeyPoint, float]]]:
+    def _reference(self, q: str, chunk_ids: Sequence[str]) -> Reference:
         key = (q, tuple(chunk_ids))
         if key not in self._refs:
             if len(self._refs) >= 512:
                 self._refs.clear()
             chunks = self.passages(q, chunk_ids)
-            self._refs[key] = (chunks, self.rubric(q, chunks) if chunks else [])
+            vecs = self._vectors(chunks)
+            self._refs[key] = Reference(chunks, self._select(q, chunks, vecs), vecs)
         return self._refs[key]
 
     def rubric(self, question: str, chunks: Sequence[Chunk]) -> list[tuple[KeyPoint, float]]:
+        """The key points of `chunks` most relevant to `question`, with their relevance."""
+        return self._select(question, chunks, self._vectors(chunks))
+
+    def _select(self, question: str, chunks: Sequence[Chunk], vecs: dict[str, list[float]]
+                ) -> list[tuple[KeyPoint, float]]:
         points = [p for c in chunks for p in split_points(c)]
         if not points:
             return []
-        return select(points, self._embed([p.text for p in points]), self._query_vec(question), self.n_points,
+        return select(points, [vecs[p.text] for p in points], self._query_vec(question), self.n_points,
                       question_tokens=tokenize(question), lexical=self.rubric_lexical, floor=self.rubric_floor)
 
     # -- grading ---------------------------------------------------------------------------------------
@@ -180,7 +196,8 @@ class Grader:
         t0 = time.perf_counter()
         q = clean(question, MAX_QUESTION_CHARS).text
         a = clean(answer)
-        chunks, chosen = self._reference(q, chunk_ids) if q else ([], [])
+        ref = self._reference(q, chunk_ids) if q else Reference([], [], {})
+        chunks, chosen = ref.chunks, ref.chosen
         citations = tuple(dict.fromkeys(p.section for p, _ in chosen)) or tuple(dict.fromkeys(c.section for c in chunks))
         base = dict(citations=citations, note=a.note, passages=tuple(c.id for c in chunks))
         if content_words(a.text) == 0:
@@ -191,8 +208,8 @@ class Grader:
         vecs = self.embedder.embed([a.text, *units])
         avec, uvecs = vecs[0], vecs[1:]
         qvec = self._query_vec(q)
-        pvecs = self._embed([p.text for p, _ in chosen])
-        cvecs = self._embed([c.contextual_text for c in chunks])
+        pvecs = [ref.vectors[p.text] for p, _ in chosen]
+        cvecs = [ref.vectors[c.contextual_text] for c in chunks]
         atoks = set(tokenize(a.text))
         sims = [max(cosine(pv, u) for u in uvecs) for pv in pvecs]
         points = [scoring.PointSignals(round(s, 4), round(term_coverage(p, atoks), 4), None, max(w, 0.05))

@@ -104,6 +104,10 @@ def split_points(chunk: Chunk) -> list[KeyPoint]:
     ...           "- **Ports**: well-known (0–1023)", "r.md")
     >>> [p.text for p in split_points(c)]
     ['4-way teardown: Initiator sends FIN', '4-way teardown: TIME_WAIT purpose: ensure delayed packets do not corrupt new connections', 'Ports: well-known (0–1023)']
+    >>> nested = Chunk("c2", "3.1", "TCP", ("3.1 TCP",), "- **Congestion control**:\\n  - **Algorithms**:\\n"
+    ...                "    - **Reno**: classic, halve cwnd on loss", "r.md")
+    >>> [p.text for p in split_points(nested)]
+    ['Congestion control: Reno: classic, halve cwnd on loss']
     """
     out: list[KeyPoint] = []
 
@@ -117,7 +121,8 @@ def split_points(chunk: Chunk) -> list[KeyPoint]:
         if m and subs:
             label = plain(m.group(1) or m.group(2))
             for sub in subs:
-                add(sub, _label(sub) or label, f"{label}: ")
+                if not _LABEL_ONLY.match(sub):  # "**Algorithms**:" says nothing; its items follow it
+                    add(sub, _label(sub) or label, f"{label}: ")
         elif subs:
             add(top + " " + "; ".join(subs), _label(top))
         else:

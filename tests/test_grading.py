@@ -170,3 +170,27 @@ def test_prepare_skips_the_judge_for_an_empty_question_and_works_without_hooks(r
     g = Grader(retriever, model)  # a judge without prefill (an OpenAI-compatible server)
     g.prepare(Q)
     assert model.calls == [] and g.grade(Q, STRONG_TCP).llm_calls >= 3
+
+
+def test_a_grade_does_not_depend_on_what_was_graded_before(retriever):
+    """A real embedder's vector for a text moves slightly with the batch it is embedded in
+    (padding); this fake exaggerates that. A grade must not depend on earlier questions' batches."""
+    base = retriever.embedder
+
+    class BatchSensitive:
+        name = base.name
+
+        def embed(self, texts, *, query=False):
+            return [[x + 1e-3 * len(texts) for x in v] for v in base.embed(texts, query=query)]
+
+    def fresh():
+        g = Grader(retriever, always("yes"))
+        g.embedder = BatchSensitive()
+        return g
+
+    alone = fresh().grade(Q, STRONG_TCP)
+    g = fresh()
+    for other in ("What is CLOSE_WAIT?", "How does DNS caching work?", "What is TIME_WAIT tuning?"):
+        g.grade(other, STRONG_TCP)
+    after = g.grade(Q, STRONG_TCP)
+    assert (after.score, after.points, after.signals) == (alone.score, alone.points, alone.signals)
