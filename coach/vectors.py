@@ -72,6 +72,7 @@ class ChromaStore:
         self.path = path
         self.embedder = embedder
         self._collection = None
+        self._exact: tuple[list[str], Any] | None = None  # (ids, unit-row matrix) for exact search
 
     def _client(self):
         import chromadb
@@ -104,22 +105,59 @@ class ChromaStore:
             client.delete_collection(self.cfg.collection)
         except Exception:  # noqa: BLE001 - absent collection: nothing to delete
             pass
-        self._collection = None
+        self._collection = self._exact = None
 
     def add(self, ids: Sequence[str], vectors: Sequence[Sequence[float]], documents: Sequence[str]) -> None:
         if ids:
             self.collection.upsert(ids=list(ids), embeddings=[list(v) for v in vectors], documents=list(documents))
+            self._exact = None
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
             self.collection.delete(ids=list(ids))
+            self._exact = None
 
     def ids(self) -> set[str]:
         return set(self.collection.get(include=[])["ids"])
 
     def query(self, vector: Sequence[float], n: int) -> dict[str, float]:
+        """Exact cosine over every stored vector up to `EXACT_MAX` of them, chromadb's HNSW above.
+        Why: HNSW is approximate, and measured on the roadmap's 438 chunks its top 100 for one
+        query differed between two processes, which moved the min-max normalisation of every dense
+        score in hybrid fusion; an exact scan of a few thousand vectors costs about a millisecond."""
         count = self.collection.count()
         if count == 0:
             return {}
+        if count <= EXACT_MAX:
+            return exact_top(*once(self, "_exact", self._load_matrix), vector, n)
         res = self.collection.query(query_embeddings=[list(vector)], n_results=min(n, count), include=["distances"])
         return {i: 1.0 - float(d) for i, d in zip(res["ids"][0], res["distances"][0])}
+
+    def _load_matrix(self) -> tuple[list[str], Any]:
+        import numpy as np
+
+        got = self.collection.get(include=["embeddings"])
+        mat = np.asarray(got["embeddings"], dtype=np.float64)
+        norms = np.linalg.norm(mat, axis=1, keepdims=True)
+        return list(got["ids"]), mat / np.where(norms == 0, 1.0, norms)
+
+
+EXACT_MAX = 50_000  # vectors; 50k x 384 float64 is ~150 MB and a ~10 ms scan
+
+
+def exact_top(ids: Sequence[str], unit_rows: Any, vector: Sequence[float], n: int) -> dict[str, float]:
+    """The `n` rows with the highest cosine to `vector`, best first, ties by id.
+
+    >>> import numpy as np
+    >>> exact_top(["a", "b", "c"], np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]), [0.0, 2.0], 2)
+    {'b': 1.0, 'c': 0.8}
+    """
+    import numpy as np
+
+    q = np.asarray(vector, dtype=np.float64)
+    q = q / (np.linalg.norm(q) or 1.0)
+    sims = unit_rows @ q
+    k = min(n, len(ids))
+    top = np.argpartition(-sims, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+    order = sorted(top.tolist(), key=lambda i: (-sims[i], ids[i]))
+    return {ids[i]: round(float(sims[i]), 6) for i in order}

@@ -42,7 +42,7 @@ def dump(out: Path) -> None:
         for line in (ROOT / "evals" / "grading_dev.jsonl").read_text().splitlines():
             row = json.loads(line)
             q = clean(row["question"], MAX_QUESTION_CHARS).text
-            points = [p for p, _ in g._reference(q, ())[1]]  # noqa: SLF001 - the grader's own rubric
+            points = [p for p, _ in g._reference(q, ()).chosen]  # noqa: SLF001 - the grader's own rubric
             head = render("grade_head", question=q, answer=CONTENT_FREE)
             with g.judge.judging(g._judge_head(q)):  # noqa: SLF001
                 p0 = [g.judge.p_yes([system, Message("user", f"{head}\n\n{render('grade_point', point=p.text)}")])

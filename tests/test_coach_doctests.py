@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["sanitize", "lazy", "sections", "keypoints", "signals", "scoring", "judge", "bank",
+@pytest.mark.parametrize("name", ["sanitize", "lazy", "vectors", "sections", "keypoints", "signals", "scoring", "judge", "bank",
                                   "explain", "interview", "eval_grading"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(f"coach.{name}"))

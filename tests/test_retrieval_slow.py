@@ -61,6 +61,16 @@ def test_embedded_chroma_index_and_search(tmp_path, corpus_dir, real_embedder):
     hits = r.search("what are the steps of resolving a domain name", 3)
     assert hits[0].chunk.section == "1.2"
     assert store.embedder_name() == cfg.embedder.model
+    # the exact scan agrees with chroma's own (HNSW) answer on this small collection, and with
+    # chroma's distances, and does not move after an upsert of the same vectors
+    vec = real_embedder.embed(["out of memory killer"], query=True)[0]
+    exact = store.query(vec, 5)
+    res = store.collection.query(query_embeddings=[vec], n_results=5, include=["distances"])
+    assert list(exact) == res["ids"][0]
+    assert list(exact.values()) == pytest.approx([1 - d for d in res["distances"][0]], abs=1e-5)
+    got = store.collection.get(include=["embeddings", "documents"])
+    store.add(got["ids"], got["embeddings"], got["documents"])
+    assert store.query(vec, 5) == exact
 
 
 def _free_port() -> int:
