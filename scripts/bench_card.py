@@ -47,7 +47,8 @@ def main() -> int:
     rt = Runtime(config.load())
     grader = rt.grader
     t0 = time.perf_counter()
-    rt.model.load() if hasattr(rt.model, "load") else None
+    if hasattr(rt.model, "load"):  # timed apart from the first grade
+        rt.model.load()
     print(json.dumps({"model": str(getattr(rt.model, "path", rt.model)), "load_s": round(time.perf_counter() - t0, 2),
                       "threads": getattr(rt.model, "n_threads", None), "prepare": hasattr(grader, "prepare")}))
     cold, ahead, card, differ, lines = [], [], [], 0, []
