@@ -237,10 +237,11 @@ class Grader:
         starts with the same head every time and ends with the point, so the head is evaluated once;
         its part before the answer may have been evaluated already (`prepare`)."""
         assert self.judge is not None
-        system = Message("system", render("grade_system"))
+        start = self._judge_head(question)
+        system = start[0]
         head = render("grade_head", question=question, answer=quote(answer[:LLM_ANSWER_CHARS]))
         judging = getattr(self.judge, "judging", None)
-        with judging(self._judge_head(question)) if judging else nullcontext():
+        with judging(start) if judging else nullcontext():
             verdicts = [self.judge.p_yes([system, Message("user", f"{head}\n\n{render('grade_point', point=p.text)}")])
                         for p in points]
             contradiction = None

@@ -174,8 +174,8 @@ class Session:
         question if the bank is about to run out, then let the grader read the current question."""
         if self.done:
             return
-        left = [q for q in self.bank.candidates(self.section, self.level) if q.id not in self.asked]
-        if self.generator is not None and len(left) < 2:
+        if self.generator is not None and len(
+                [q for q in self.bank.candidates(self.section, self.level) if q.id not in self.asked]) < 2:
             try:
                 self.bank.generate(self.generator, self.section, self.level if self.level is not None else 1,
                                    rng=random.Random(self.rng.random()))

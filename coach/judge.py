@@ -134,9 +134,6 @@ class LlamaJudge:
         row = seen[0]
         return normalised_yes([float(row[i]) for i in yes], [float(row[i]) for i in no])
 
-    def reset(self) -> None:
-        self.model.reset()
-
 
 def make_judge(model: ChatModel) -> YesNoJudge:
     if isinstance(model, LlamaCppChatModel):

@@ -72,7 +72,7 @@ class ChromaStore:
         self.path = path
         self.embedder = embedder
         self._collection = None
-        self._exact: tuple[list[str], Any] | None = None  # (ids, unit-row matrix) for exact search
+        self._exact: tuple[list[str], Any] | None = None  # (ids, unit rows or None): see `query`
 
     def _client(self):
         import chromadb
@@ -125,18 +125,21 @@ class ChromaStore:
         Why: HNSW is approximate, and measured on the roadmap's 438 chunks its top 100 for one
         query differed between two processes, which moved the min-max normalisation of every dense
         score in hybrid fusion; an exact scan of a few thousand vectors costs about a millisecond."""
-        count = self.collection.count()
-        if count == 0:
-            return {}
-        if count <= EXACT_MAX:
-            return exact_top(*once(self, "_exact", self._load_matrix), vector, n)
-        res = self.collection.query(query_embeddings=[list(vector)], n_results=min(n, count), include=["distances"])
+        ids, rows = once(self, "_exact", self._load_matrix)
+        if rows is not None:
+            return exact_top(ids, rows, vector, n) if ids else {}
+        res = self.collection.query(query_embeddings=[list(vector)], n_results=min(n, len(ids)), include=["distances"])
         return {i: 1.0 - float(d) for i, d in zip(res["ids"][0], res["distances"][0])}
 
     def _load_matrix(self) -> tuple[list[str], Any]:
+        """(ids, unit rows) of every stored vector; (ids, None) when there are more than `EXACT_MAX`."""
         import numpy as np
 
+        if self.collection.count() > EXACT_MAX:
+            return self.collection.get(include=[])["ids"], None
         got = self.collection.get(include=["embeddings"])
+        if not got["ids"]:
+            return [], np.zeros((0, 0))
         mat = np.asarray(got["embeddings"], dtype=np.float64)
         norms = np.linalg.norm(mat, axis=1, keepdims=True)
         return list(got["ids"]), mat / np.where(norms == 0, 1.0, norms)

@@ -67,31 +67,19 @@ def test_a_prefilled_head_is_used_once_and_not_evaluated_again(judged):
     assert llama.log[:2] == [("reset",), ("chat", HEAD[1].content)]
 
 
-def test_any_other_model_call_makes_the_prefilled_head_stale(judged):
+OTHER = [HEAD[0], Message("user", "Question: other\n\n<answer>\n")]
+
+
+@pytest.mark.parametrize("between, head", [
+    (lambda judge, model: model.complete([Message("user", "explain TIME_WAIT")]), HEAD),  # e.g. feedback
+    (lambda judge, model: ask(LlamaJudge(model), "a"), HEAD),  # a second grader sharing the model
+    (lambda judge, model: None, OTHER),  # the answer is to another question
+], ids=["another-model-call", "another-judge", "another-question"])
+def test_a_stale_or_other_head_is_evaluated_from_a_fresh_state(judged, between, head):
     judge, model, llama = judged
     judge.prefill(HEAD)
-    model.complete([Message("user", "explain TIME_WAIT")])  # e.g. feedback streamed in between
+    between(judge, model)
     llama.log.clear()
-    with judge.judging(HEAD):
+    with judge.judging(head):
         ask(judge, "a")
-    assert llama.log[:2] == [("reset",), ("chat", HEAD[1].content)]
-
-
-def test_another_question_is_evaluated_from_a_fresh_state(judged):
-    judge, _, llama = judged
-    judge.prefill(HEAD)
-    other = [HEAD[0], Message("user", "Question: other\n\n<answer>\n")]
-    llama.log.clear()
-    with judge.judging(other):
-        ask(judge, "a")
-    assert llama.log[:2] == [("reset",), ("chat", other[1].content)]
-
-
-def test_another_judge_on_the_same_model_makes_the_prefilled_head_stale(judged):
-    judge, model, llama = judged
-    judge.prefill(HEAD)
-    ask(LlamaJudge(model), "a")  # e.g. a second grader sharing the model
-    llama.log.clear()
-    with judge.judging(HEAD):
-        ask(judge, "a")
-    assert llama.log[:2] == [("reset",), ("chat", HEAD[1].content)]
+    assert llama.log[:2] == [("reset",), ("chat", head[1].content)]
