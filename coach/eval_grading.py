@@ -6,6 +6,10 @@ wrong on the central point), off_topic (a good answer to another question). Metr
   (strictly) that hold; `chain` is the share of items where all three hold;
 - band accuracy: share of the checks strong >= 7, wrong <= 3, off_topic <= 2 that hold;
 - mean score per kind, parse failures (LLM replies that could not be read), seconds per grade.
+An item may carry a fifth answer, `concise` (correct on the central point, one or two sentences):
+it is graded when present and checked apart, so the four-kind metrics above keep their meaning:
+concise > wrong and strong > concise (`concise_ordering`), concise above the wrong band, > 3
+(`concise_band`).
 Reported for all items and for the odd / even ids separately: the scoring parameters were chosen
 on the odd ids, so the even ids are the check that they were not tuned to single items.
 `--dump PATH` writes every grade's signals, for `scripts/calibrate_grading.py`.
@@ -25,28 +29,36 @@ from coach.errors import UsageError
 KINDS = ("strong", "partial", "wrong", "off_topic")
 PAIRS = (("strong", "partial"), ("partial", "wrong"), ("strong", "off_topic"))
 BANDS = (("strong", ">=", 7), ("wrong", "<=", 3), ("off_topic", "<=", 2))
+OPTIONAL_KINDS = ("concise",)
+CONCISE_PAIRS = (("concise", "wrong"), ("strong", "concise"))
+CONCISE_BANDS = (("concise", ">", 3),)
 
 
-def ordering(scores: Sequence[Mapping[str, int]]) -> tuple[float, float]:
+def ordering(scores: Sequence[Mapping[str, int]], pairs=PAIRS) -> tuple[float, float]:
     """(pair accuracy, chain accuracy) over items mapping kind -> score.
 
     >>> ordering([{"strong": 8, "partial": 5, "wrong": 2, "off_topic": 0},
     ...           {"strong": 6, "partial": 6, "wrong": 1, "off_topic": 0}])
     (0.833333, 0.5)
     """
-    pairs = [s[a] > s[b] for s in scores for a, b in PAIRS if a in s and b in s]
-    chains = [all(s[a] > s[b] for a, b in PAIRS) for s in scores if all(k in s for k in KINDS)]
-    return _mean(pairs), _mean(chains)
+    held = [s[a] > s[b] for s in scores for a, b in pairs if a in s and b in s]
+    kinds = {k for pair in pairs for k in pair}
+    chains = [all(s[a] > s[b] for a, b in pairs) for s in scores if all(k in s for k in kinds)]
+    return _mean(held), _mean(chains)
 
 
-def bands(scores: Sequence[Mapping[str, int]]) -> float:
+_OPS = {">=": lambda x, v: x >= v, "<=": lambda x, v: x <= v, ">": lambda x, v: x > v}
+
+
+def bands(scores: Sequence[Mapping[str, int]], checks=BANDS) -> float:
     """Share of band checks that hold.
 
     >>> bands([{"strong": 7, "wrong": 4, "off_topic": 2}])
     0.666667
+    >>> bands([{"concise": 3.5}, {"concise": 3}], CONCISE_BANDS)
+    0.5
     """
-    checks = [(s[k] >= v if op == ">=" else s[k] <= v) for s in scores for k, op, v in BANDS if k in s]
-    return _mean(checks)
+    return _mean([_OPS[op](s[k], v) for s in scores for k, op, v in checks if k in s])
 
 
 def _mean(xs: Sequence[float | bool]) -> float:
@@ -61,11 +73,14 @@ def summarise(records: Sequence[Mapping]) -> dict:
     items = list(by_id.values())
     pair, chain = ordering(items)
     llm = [r["seconds"] for r in records if r.get("llm_calls")]
+    extra = [k for k in OPTIONAL_KINDS if any(k in s for s in items)]
+    concise = {"concise_ordering": ordering(items, CONCISE_PAIRS)[0],
+               "concise_band": bands(items, CONCISE_BANDS)} if "concise" in extra else {}
     return {
         "items": len(items), "answers": len(records),
-        "ordering_accuracy": pair, "ordering_chain": chain, "band_accuracy": bands(items),
+        "ordering_accuracy": pair, "ordering_chain": chain, "band_accuracy": bands(items), **concise,
         "mean_score": {k: round(sum(s[k] for s in items if k in s) / max(1, sum(k in s for s in items)), 2)
-                       for k in KINDS},
+                       for k in (*KINDS, *extra)},
         "parse_failures": sum(r.get("parse_failures", 0) for r in records),
         "seconds_per_grade": round(sum(r["seconds"] for r in records) / max(1, len(records)), 2),
         "seconds_per_llm_grade": round(sum(llm) / len(llm), 2) if llm else 0.0,
@@ -88,7 +103,7 @@ def run(grader, rows: Sequence[Mapping], dump: Path | None = None, log=lambda s:
     out = dump.open("w", encoding="utf-8") if dump else None
     try:
         for row in rows:
-            for kind in KINDS:
+            for kind in (*KINDS, *OPTIONAL_KINDS):
                 if not isinstance(row.get(kind), str):
                     continue
                 t0 = time.perf_counter()
@@ -110,21 +125,26 @@ def run(grader, rows: Sequence[Mapping], dump: Path | None = None, log=lambda s:
 
 
 def to_markdown(rep: dict, meta: Mapping[str, str]) -> str:
+    concise = any("concise_band" in m for m in rep.values())
+    extra = " | concise | concise ordering | concise band" if concise else ""
     lines = ["# Grading eval", "", *(f"- {k}: {v}" for k, v in meta.items()), "",
              "| split | items | ordering (pairs) | ordering (chain) | band | strong | partial | wrong | off-topic "
-             "| parse failures | s/grade | s/LLM grade |", "|---" * 12 + "|"]
+             f"| parse failures | s/grade | s/LLM grade{extra} |", "|---" * (15 if concise else 12) + "|"]
     for name, m in rep.items():
         ms = m["mean_score"]
+        cells = (f" | {ms.get('concise', '-')} | {m.get('concise_ordering', 0):.3f} | {m.get('concise_band', 0):.3f}"
+                 if concise else "")
         lines.append(f"| {name} | {m['items']} | {m['ordering_accuracy']:.3f} | {m['ordering_chain']:.3f} | "
                      f"{m['band_accuracy']:.3f} | {ms['strong']} | {ms['partial']} | {ms['wrong']} | {ms['off_topic']} | "
-                     f"{m['parse_failures']} | {m['seconds_per_grade']} | {m['seconds_per_llm_grade']} |")
+                     f"{m['parse_failures']} | {m['seconds_per_grade']} | {m['seconds_per_llm_grade']}{cells} |")
     return "\n".join(lines) + "\n"
 
 
 def gate_metrics(rep: dict) -> dict[str, float]:
     """What the regression gate watches (higher is better)."""
     m = rep["all"]
-    return {"ordering_accuracy": m["ordering_accuracy"], "band_accuracy": m["band_accuracy"],
+    concise = {k: m[k] for k in ("concise_ordering", "concise_band") if k in m}
+    return {"ordering_accuracy": m["ordering_accuracy"], "band_accuracy": m["band_accuracy"], **concise,
             "no_parse_failures": 1.0 if m["parse_failures"] == 0 else 0.0}
 
 
@@ -156,7 +176,7 @@ def run_suite(cfg, limit: int | None = None, dataset: str | None = None, progres
             "model": Path(getattr(model, "path", "")).name or cfg.llm.backend,
             "threads": str(getattr(model, "n_threads", "-")), "wall seconds": f"{time.perf_counter() - t0:.0f}"}
     result = {"meta": meta, **rep, "records": records}
-    kinds = list(KINDS)
+    kinds = [k for k in (*KINDS, *OPTIONAL_KINDS) if k in rep["all"]["mean_score"]]
     chart = Chart("Mean score per kind of answer", kinds,
-                  {name: [m["mean_score"][k] for k in kinds] for name, m in rep.items()})
+                  {name: [m["mean_score"].get(k, 0.0) for k in kinds] for name, m in rep.items()})
     return SuiteRun("grading", result, gate_metrics(rep), to_markdown(rep, meta), [chart], limit)

@@ -37,7 +37,7 @@ from coach.signals import sentences  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=12, help="how many questions (spread over the set)")
-    ap.add_argument("--kind", default="strong", choices=["strong", "partial", "wrong", "off_topic"])
+    ap.add_argument("--kind", default="strong", choices=["strong", "partial", "wrong", "off_topic", "concise"])
     ap.add_argument("--dataset", default=str(ROOT / "evals" / "grading_dev.jsonl"))
     ap.add_argument("--sentences", type=int, default=0, help="cut each answer to its first N sentences")
     ap.add_argument("--cold", action="store_true", help="time only the cold path")

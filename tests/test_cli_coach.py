@@ -211,6 +211,26 @@ def test_eval_grading_reports_the_metrics(env, capsys):
     assert m["items"] == 1 and m["answers"] == 4 and set(m["mean_score"]) == {"strong", "partial", "wrong", "off_topic"}
 
 
+def test_eval_grading_checks_a_concise_answer_apart_from_the_four_kinds(env, capsys):
+    f = env["dir"] / "dev.jsonl"
+    row = {"id": "g1", "section": "1.1", "question": "Explain the TCP 4-way teardown and TIME_WAIT.",
+           "strong": STRONG_TCP, "partial": "The initiator sends FIN first.",
+           "wrong": "TIME_WAIT is where the server waits for the first SYN.", "off_topic": OFF_TOPIC}
+    f.write_text(json.dumps(row) + "\n")
+    four = json.loads(run(capsys, "eval", "grading", "--dataset", str(f), "--json")[1])["grading"]["result"]
+    f.write_text(json.dumps({**row, "concise": "Both sides send FIN and ACK; TIME_WAIT holds the port 2*MSL."}) + "\n")
+    code, out, _ = run(capsys, "eval", "grading", "--dataset", str(f), "--json")
+    five = json.loads(out)["grading"]["result"]
+    m = five["all"]
+    assert code == 0 and m["answers"] == 5 and "concise" in m["mean_score"]
+    scores = {r["kind"]: r["score"] for r in five["records"]}
+    assert m["concise_band"] == float(scores["concise"] > 3)
+    assert m["concise_ordering"] == ((scores["concise"] > scores["wrong"]) + (scores["strong"] > scores["concise"])) / 2
+    for k in ("ordering_accuracy", "band_accuracy", "ordering_chain"):  # the four-kind metrics keep their meaning
+        assert m[k] == four["all"][k]
+    assert "concise_band" not in four["all"] and "concise" not in four["all"]["mean_score"]
+
+
 def test_grading_gate_fails_when_the_rubric_loses_the_retrieved_passages(env, capsys, monkeypatch):
     """The CI gate on the grading suite: passes on its own baseline, fails on a planted regression
     (the grader no longer sees the retrieved passages, so it has no key points to grade against)."""
