@@ -57,6 +57,18 @@ def test_prompt_layout_shared_head_first_point_last_answer_quoted(retriever):
     assert both.llm_calls == len(both.points) + 1 and both.signals.llm_contradiction == 1.0
 
 
+def test_the_judge_can_read_only_the_answers_most_relevant_sentences(retriever):
+    filler = "My favourite editor is vim and I like coffee in the morning."
+    answer = f"{filler} {STRONG_TCP}"
+    whole, model = Grader(retriever, always("yes")).grade(Q, answer), always("yes")
+    short = Grader(retriever, model, llm_answer_words=40).grade(Q, answer)
+    head = next(c for c in model.calls if c.schema is not None).messages[1].content.split("</answer>")[0]
+    read = head.split("<answer>\n")[1].strip()
+    assert filler not in read and 0 < len(read.split()) <= 40 and read in " ".join(answer.split())
+    # only what the judge reads changes: the similarity and term signals still see the whole answer
+    assert [(p.similarity, p.terms) for p in short.points] == [(p.similarity, p.terms) for p in whole.points]
+
+
 def test_the_llm_is_one_signal_among_several(retriever):
     yes = Grader(retriever, always("yes")).grade(Q, STRONG_TCP)
     no = Grader(retriever, always("no")).grade(Q, STRONG_TCP)
