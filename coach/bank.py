@@ -110,9 +110,11 @@ class QuestionBank:
     def over(cls, corpus: Corpus, path: Path | None, retriever: Callable[[], Any]) -> QuestionBank:
         """The bank backed by a retriever (`coach.retrieve.Retriever`): its embedder deduplicates,
         its search maps the roadmap's questions. `retriever` is called only when one is needed (the
-        cache must be rebuilt, or a question is generated), so a cached bank never loads a model."""
+        cache must be rebuilt, or a question is generated), so a cached bank never loads a model.
+        The search keeps the fused order (no reranking): the bank is built once, over ~300
+        questions, and the question's section is what it needs from the top 30."""
         return cls(corpus, path, embed=lambda texts: retriever().embedder.embed(texts),
-                   search=lambda text: [h.chunk for h in retriever().search(text, 30)])
+                   search=lambda text: [h.chunk for h in retriever().search(text, 30, rerank=False)])
 
     # -- sections ----------------------------------------------------------------------------------
     @property

@@ -69,12 +69,15 @@ class RetrievalConfig:
 
 @dataclass(frozen=True)
 class RerankerConfig:
-    # "trained" is the domain cross-encoder trained locally from the packaged encoder
-    # ("coach rerank train"); "none" disables the stage; anything else is a CrossEncoder
-    # name or path (e.g. "cross-encoder/ms-marco-MiniLM-L-6-v2").
-    model: str = "none"
+    # "maxsim" (default) scores passages by late interaction over the embedder's own token vectors
+    # (coach.maxsim, no training); "trained" is the domain cross-encoder trained locally from the
+    # packaged encoder ("coach rerank train"); "none" disables the stage; anything else is a
+    # CrossEncoder name or path (e.g. "cross-encoder/ms-marco-MiniLM-L-6-v2").
+    model: str = "maxsim"
     max_length: int = 128  # tokens per (query, passage) pair; the trained student is trained at 128
-    blend: float = 0.5  # weight of the reranker in the final score (rest: fused score)
+    # weight of the reranker in the final score (rest: the fused score); MaxSim alone ranked best
+    # (BENCHMARKS.md); the trained cross-encoder, which is weaker, was best at 0.25
+    blend: float = 1.0
     quantize: bool = False  # int8 dynamic quantization of the linear layers (faster on CPU; see BENCHMARKS.md)
 
 

@@ -16,20 +16,9 @@ from collections.abc import Sequence
 from coach.config import Config
 from coach.dense import offline_env
 from coach.errors import ModelError
-from coach.fusion import minmax
 from coach.lazy import once
+from coach.rerank import reorder
 from coach.types import Hit
-
-
-def blend_scores(ce: Sequence[float], fused: Sequence[float], blend: float) -> list[float]:
-    """blend * minmax(ce) + (1 - blend) * minmax(fused), element-wise.
-
-    >>> blend_scores([2.0, 0.0, 1.0], [0.9, 0.5, 0.1], 0.5)
-    [1.0, 0.25, 0.25]
-    """
-    nc = minmax(dict(enumerate(ce)))
-    nf = minmax(dict(enumerate(fused)))
-    return [blend * nc[i] + (1 - blend) * nf[i] for i in range(len(ce))]
 
 
 def quantize_linear(module) -> None:
@@ -83,10 +72,7 @@ class CrossEncoderReranker:
     def rerank(self, query: str, hits: Sequence[Hit], top_k: int) -> list[Hit]:
         if not hits:
             return []
-        ce = self.scores(query, [h.chunk.contextual_text for h in hits])
-        final = blend_scores(ce, [h.score for h in hits], self.blend)
-        order = sorted(range(len(hits)), key=lambda i: (-final[i], i))
-        return [Hit(hits[i].chunk, final[i], {**hits[i].scores, "rerank": ce[i]}) for i in order[:top_k]]
+        return reorder(hits, self.scores(query, [h.chunk.contextual_text for h in hits]), self.blend, top_k)
 
 
 def load_reranker(cfg: Config) -> CrossEncoderReranker:

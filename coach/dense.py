@@ -81,6 +81,18 @@ class SentenceTransformerEmbedder:
         tok = self.model.tokenizer
         return [len(tok(t, add_special_tokens=True, truncation=False)["input_ids"]) for t in texts]
 
+    def token_vectors(self, texts: Sequence[str]):
+        """The model's contextual token vectors, one unit-row array per text, without the special
+        tokens (`coach.maxsim.TokenEmbedder`)."""
+        import numpy as np
+
+        out = []
+        for t in self.model.encode(list(texts), batch_size=self.batch_size, output_value="token_embeddings",
+                                   convert_to_numpy=False, show_progress_bar=False):
+            v = t.float().numpy()[1:-1]
+            out.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
+        return out
+
     def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
         if query and self.query_prefix:
             texts = [self.query_prefix + t for t in texts]

@@ -140,12 +140,13 @@ def run_suite(cfg: Config, limit: int | None = None, dataset: str | None = None,
     """The retrieval suite as a `SuiteRun` (models loaded once, every mode on the same queries)."""
     from coach.evalkit import SuiteRun
     from coach.rerank import NoopReranker
-    from coach.runtime import make_reranker, open_retriever
+    from coach.runtime import make_embedder, make_reranker, open_retriever
 
     path = Path(dataset) if dataset else cfg.root / "evals" / "retrieval_dev.jsonl"
     items = load_dataset(path, limit)
     if retriever is None:
-        retriever = open_retriever(cfg, reranker=make_reranker(cfg))
+        embedder = make_embedder(cfg)
+        retriever = open_retriever(cfg, embedder, reranker=make_reranker(cfg, embedder))
     runs = default_runs(not isinstance(retriever.reranker, NoopReranker))
     retriever.search("warm up the models", 1, mode="hybrid", rerank=len(runs) > 3)
     result = evaluate(retriever, items, runs, k=max(k, 10), progress=progress)

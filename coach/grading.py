@@ -143,7 +143,9 @@ class Grader:
     def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
         chunks = self.retriever.chunks
         fixed = [chunks[i] for i in chunk_ids if i in chunks]
-        hits = self.retriever.search(question, 100)
+        # the fused order, not the reranked one: the rubric selection and the scoring marks were
+        # calibrated on it (BENCHMARKS.md); grading on the reranked order is not measured yet
+        hits = self.retriever.search(question, 100, rerank=False)
         content = [h.chunk for h in hits if not NOT_CONTENT.search(h.chunk.title)]
         topic = roadmap_topic(question, self.retriever.corpus.questions)
         if topic:

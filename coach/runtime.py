@@ -21,9 +21,14 @@ def make_store(cfg: Config, embedder) -> ChromaStore:
     return ChromaStore(cfg.store, cfg.index_dir / "chroma", embedder)
 
 
-def make_reranker(cfg: Config) -> Reranker:
+def make_reranker(cfg: Config, embedder=None) -> Reranker:
+    """The configured reranker; MaxSim uses `embedder` (the retriever's, so the model loads once)."""
     if cfg.reranker.model == "none":
         return NoopReranker()
+    if cfg.reranker.model == "maxsim":
+        from coach.maxsim import MaxSimReranker
+
+        return MaxSimReranker(embedder or make_embedder(cfg), cfg.reranker.blend)
     from coach.crossencoder import load_reranker
 
     return load_reranker(cfg)
@@ -37,5 +42,5 @@ def open_retriever(cfg: Config, embedder=None, store=None, reranker: Reranker | 
     embedder = embedder or make_embedder(cfg)
     store = store or make_store(cfg, embedder)
     if reranker is None:
-        reranker = make_reranker(cfg) if cfg.retrieval.rerank else NoopReranker()
+        reranker = make_reranker(cfg, embedder) if cfg.retrieval.rerank else NoopReranker()
     return Retriever(corpus, embedder, store, cfg.retrieval, reranker)

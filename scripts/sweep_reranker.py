@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from coach import config, metrics, query as Q  # noqa: E402
-from coach.crossencoder import CrossEncoderReranker, blend_scores  # noqa: E402
+from coach.crossencoder import CrossEncoderReranker  # noqa: E402
 from coach.eval_retrieval import CUTS, load_dataset, n_relevant  # noqa: E402
-from coach.rerank import NoopReranker  # noqa: E402
+from coach.rerank import NoopReranker, blend_scores  # noqa: E402
 from coach.rerank_train import DEV_SET, trained_model_dir  # noqa: E402
 from coach.runtime import open_retriever  # noqa: E402
 

@@ -10,24 +10,33 @@ from coach.text import tokenize
 
 
 class HashingEmbedder:
-    """Bag of hashed tokens, L2-normalised: texts sharing words get similar vectors."""
+    """Bag of hashed tokens, L2-normalised: texts sharing words get similar vectors; token vectors too."""
 
     def __init__(self, dim: int = 64, name: str = "fake-hashing") -> None:
         self.dim = dim
         self.name = name
         self.calls: list[list[str]] = []
+        self.token_calls: list[list[str]] = []
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
         self.calls.append(list(texts))
-        out = []
-        for t in texts:
-            v = [0.0] * self.dim
-            for tok in tokenize(t):
-                h = int(hashlib.md5(tok.encode()).hexdigest(), 16)
-                v[h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
-            n = math.sqrt(sum(x * x for x in v)) or 1.0
-            out.append([x / n for x in v])
-        return out
+        return [self._vector(t) for t in texts]
+
+    def token_vectors(self, texts: Sequence[str]):
+        """One hashed vector per token (`coach.maxsim.TokenEmbedder`): equal words, equal rows."""
+        import numpy as np
+
+        self.token_calls.append(list(texts))
+        return [np.array([self._vector(tok) for tok in tokenize(t)], dtype=float).reshape(-1, self.dim)
+                for t in texts]
+
+    def _vector(self, text: str) -> list[float]:
+        v = [0.0] * self.dim
+        for tok in tokenize(text):
+            h = int(hashlib.md5(tok.encode()).hexdigest(), 16)
+            v[h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
+        n = math.sqrt(sum(x * x for x in v)) or 1.0
+        return [x / n for x in v]
 
 
 class MemoryStore:

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["text", "fusion", "metrics", "query", "chunking", "render", "evalkit", "crossencoder", "rerank_data"])
+@pytest.mark.parametrize("name", ["text", "fusion", "metrics", "query", "chunking", "render", "evalkit", "rerank", "maxsim", "rerank_data"])
 def test_docstring_examples(name):
     mod = importlib.import_module(f"coach.{name}")
     result = doctest.testmod(mod)

@@ -1,6 +1,7 @@
 import pytest
 
-from coach.crossencoder import CrossEncoderReranker, blend_scores
+from coach.crossencoder import CrossEncoderReranker
+from coach.rerank import blend_scores
 from coach.rerank_data import (Pair, definition_pairs, dev_gold_chunks, drop_leaks, heading_pairs, jaccard)
 from coach.eval_retrieval import EvalItem
 from coach.types import Chunk, Hit

@@ -73,6 +73,22 @@ def test_embedded_chroma_index_and_search(tmp_path, corpus_dir, real_embedder):
     assert store.query(vec, 5) == exact
 
 
+def test_maxsim_on_the_real_token_vectors(real_embedder):
+    """The default reranker on the packaged MiniLM: token vectors are unit rows without [CLS]/[SEP],
+    and the passage that answers the question scores above two on other topics."""
+    from coach.maxsim import MaxSimReranker
+
+    toks = real_embedder.token_vectors(["TIME_WAIT keeps the socket"])[0]
+    assert toks.shape[1] == 384 and 3 <= toks.shape[0] <= 10
+    assert abs(float((toks ** 2).sum(axis=1).mean()) - 1.0) < 1e-4
+    passages = ["TIME_WAIT: the side that closes first keeps the socket for 2*MSL so delayed segments "
+                "of the old connection expire and the last ACK can be resent.",
+                "DNS: resolvers cache answers for the record's TTL.",
+                "Page cache: the kernel keeps file pages in free memory."]
+    scores = MaxSimReranker(real_embedder).scores("Why does TIME_WAIT exist?", passages)
+    assert scores[0] > max(scores[1:])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
