@@ -9,7 +9,8 @@ re-aggregated here for every candidate setting, so the search costs seconds, not
 `dump PATH LEXICAL FLOOR` dumps with other rubric selection options of `keypoints.select` (lexical
 weight, relevance floor; the grader's defaults are 0.3 and 0.15, and `dump PATH 0 none` is the
 plain cosine top 6 measured before them); `--llm-words N` lets the judge read only the answer's N
-words most relevant to the rubric (`Grader(llm_answer_words=N)`).
+words most relevant to the rubric (`Grader(llm_answer_words=N)`); `--rerank` takes the reference
+passages in the reranker's order (`Grader(rerank_passages=True)`).
 
 Only a small grid over parameters with a reason to move (the P(yes) scale of the model, the
 coverage marks that earn 0 and 10, the weight of the LLM's verdicts, the similarity floor, the
@@ -102,7 +103,8 @@ def fit(paths: list[Path], fixed: dict[str, float] | None = None) -> None:
         print(_line(check, rep[check]), f" <- held out, objective {objective(rep, check):.3f}")
 
 
-def dump(path: Path, lexical: float | None = None, floor: float | None = None, llm_words: int | None = None) -> None:
+def dump(path: Path, lexical: float | None = None, floor: float | None = None, llm_words: int | None = None,
+         rerank: bool = False) -> None:
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
@@ -111,13 +113,13 @@ def dump(path: Path, lexical: float | None = None, floor: float | None = None, l
 
     cfg = config.load()
     grader = None  # run_suite builds the default one
-    if lexical is not None or llm_words is not None:
+    if lexical is not None or llm_words is not None or rerank:
         from coach.commands_coach import Runtime
         from coach.grading import Grader
 
         rt = Runtime(cfg)
         rubric = {} if lexical is None else {"rubric_lexical": lexical, "rubric_floor": floor}
-        grader = Grader(rt.retriever, rt.model, llm_answer_words=llm_words, **rubric)
+        grader = Grader(rt.retriever, rt.model, llm_answer_words=llm_words, rerank_passages=rerank, **rubric)
     run = run_suite(cfg, dump=path, grader=grader)
     print(run.markdown)
 
@@ -133,12 +135,14 @@ if __name__ == "__main__":
         if unknown or any("=" not in a for a in sets):
             sys.exit(f"--set takes KEY=VALUE with KEY one of {', '.join(GRID)}")
         fit([Path(a) for a in args if a != "--set" and a not in sets], {k: float(v) for k, v in (a.split("=", 1) for a in sets)})
-    else:  # dump PATH [LEXICAL FLOOR] [--llm-words N]
+    else:  # dump PATH [LEXICAL FLOOR] [--llm-words N] [--rerank]
         args = sys.argv[3:]
+        rerank = "--rerank" in args
+        args = [a for a in args if a != "--rerank"]
         words = None
         if "--llm-words" in args:
             i = args.index("--llm-words")
             words, args = int(args[i + 1]), args[:i] + args[i + 2:]
         if len(args) not in (0, 2):
             sys.exit("give both LEXICAL and FLOOR (e.g. `0 none`), or neither for the grader's defaults")
-        dump(Path(sys.argv[2]), *(None if x == "none" else float(x) for x in args), llm_words=words)
+        dump(Path(sys.argv[2]), *(None if x == "none" else float(x) for x in args), llm_words=words, rerank=rerank)

@@ -96,6 +96,23 @@ def test_strong_answer_beats_a_partial_one(retriever):
     assert g.grade(Q, STRONG_TCP).score > g.grade(Q, PARTIAL).score
 
 
+def test_reference_passages_follow_the_fused_order_unless_asked_to_rerank(retriever):
+    class Reversing:
+        name = "reversing"
+
+        def rerank(self, query, hits, top_k):
+            return list(reversed(hits))[:top_k]
+
+    import copy
+
+    reranking = copy.copy(retriever)  # the same index, with a reranking stage
+    reranking.reranker = Reversing()
+    fused = [h.chunk for h in retriever.search(Q, 100, rerank=False)]
+    assert [h.chunk for h in reranking.search(Q, 100)] != fused  # the stage is on and reorders
+    assert Grader(reranking, None).passages(Q) == Grader(retriever, None).passages(Q)
+    assert Grader(reranking, None, rerank_passages=True).passages(Q) != Grader(retriever, None).passages(Q)
+
+
 def test_passages_prefer_given_chunks_and_the_roadmap_questions_section(retriever):
     g = Grader(retriever, None)
     dns = next(c for c in retriever.chunks.values() if c.section == "1.2")
