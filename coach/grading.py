@@ -308,8 +308,8 @@ class Grader:
 
 
 def focus(sents: Sequence[str], relevance: Sequence[float], words: int) -> str:
-    """The most relevant sentences that fit in `words` words, in their original order (the first
-    one always, cut if it is longer alone).
+    """The most relevant sentences that fit in `words` words, in their original order; when none
+    fits, the most relevant one cut to `words` words.
 
     >>> focus(["a b c", "d e", "f g h i"], [0.1, 0.9, 0.5], 6)
     'd e f g h i'
