@@ -328,11 +328,8 @@ class _LazyGrader:
     def prepare(self, question, chunk_ids=()):  # loads the models while the user types the first answer
         self.rt.grader.prepare(question, chunk_ids)
 
-    def passages(self, question, chunk_ids=()):
-        return self.rt.grader.passages(question, chunk_ids)
-
-    def rubric(self, question, chunks):
-        return self.rt.grader.rubric(question, chunks)
+    def key_points(self, question, chunk_ids=()):
+        return self.rt.grader.key_points(question, chunk_ids)
 
 
 class _LazyExplainer:

@@ -186,9 +186,10 @@ class Grader:
             self._refs[key] = Reference(chunks, self._select(q, chunks, vecs), vecs)
         return self._refs[key]
 
-    def rubric(self, question: str, chunks: Sequence[Chunk]) -> list[tuple[KeyPoint, float]]:
-        """The key points of `chunks` most relevant to `question`, with their relevance."""
-        return self._select(question, chunks, self._vectors(chunks))
+    def key_points(self, question: str, chunk_ids: Sequence[str] = ()) -> list[KeyPoint]:
+        """The rubric `grade` uses for this question (from the same cache `prepare` fills)."""
+        q = clean(question, MAX_QUESTION_CHARS).text
+        return [p for p, _ in self._reference(q, chunk_ids).chosen] if q else []
 
     def _select(self, question: str, chunks: Sequence[Chunk], vecs: dict[str, list[float]]
                 ) -> list[tuple[KeyPoint, float]]:

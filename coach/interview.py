@@ -230,9 +230,8 @@ class Session:
         assert q is not None
         last = next((r.grade for r in reversed(self.history) if r.question.id == q.id and r.grade), None)
         points = [p for p in last.points if p.text in last.missing] if last else []
-        if not points and hasattr(self.grader, "rubric"):
-            chunks = self.grader.passages(q.text, q.chunk_ids)
-            points = [p for p, _ in self.grader.rubric(q.text, chunks)]
+        if not points and hasattr(self.grader, "key_points"):
+            points = self.grader.key_points(q.text, q.chunk_ids)
         text = hint_text(points)
         self.history.append(Record(q, None, "hint", text=text))
         return Turn("hint", text, question=q)

@@ -44,7 +44,7 @@ def dump(path: Path) -> None:
     with path.open("w") as out:
         for row in rows[::3]:
             q = row["question"]
-            points = [p.text for p, _ in grader._reference(q, ()).chosen][:2]
+            points = [p.text for p in grader.key_points(q)][:2]
             negated = [model.complete([Message("user", NEGATE.format(point=p))], max_tokens=60).strip() for p in points]
             start = grader._judge_head(q)
             rec = {"id": row["id"], "points": points, "negated": negated, "kinds": {}}
