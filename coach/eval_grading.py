@@ -73,14 +73,14 @@ def summarise(records: Sequence[Mapping]) -> dict:
     items = list(by_id.values())
     pair, chain = ordering(items)
     llm = [r["seconds"] for r in records if r.get("llm_calls")]
-    extra = [k for k in OPTIONAL_KINDS if any(k in s for s in items)]
+    present = [k for k in (*KINDS, *OPTIONAL_KINDS) if any(k in s for s in items)]
     concise = {"concise_ordering": ordering(items, CONCISE_PAIRS)[0],
-               "concise_band": bands(items, CONCISE_BANDS)} if "concise" in extra else {}
+               "concise_band": bands(items, CONCISE_BANDS)} if "concise" in present else {}
     return {
         "items": len(items), "answers": len(records),
         "ordering_accuracy": pair, "ordering_chain": chain, "band_accuracy": bands(items), **concise,
-        "mean_score": {k: round(sum(s[k] for s in items if k in s) / max(1, sum(k in s for s in items)), 2)
-                       for k in (*KINDS, *extra)},
+        # kinds no item has are left out (a 0.0 would read as a score)
+        "mean_score": {k: round(sum(s[k] for s in items if k in s) / sum(k in s for s in items), 2) for k in present},
         "parse_failures": sum(r.get("parse_failures", 0) for r in records),
         "seconds_per_grade": round(sum(r["seconds"] for r in records) / max(1, len(records)), 2),
         "seconds_per_llm_grade": round(sum(llm) / len(llm), 2) if llm else 0.0,
@@ -134,8 +134,9 @@ def to_markdown(rep: dict, meta: Mapping[str, str]) -> str:
         ms = m["mean_score"]
         cells = (f" | {ms.get('concise', '-')} | {m.get('concise_ordering', 0):.3f} | {m.get('concise_band', 0):.3f}"
                  if concise else "")
+        means = " | ".join(str(ms.get(k, "-")) for k in KINDS)
         lines.append(f"| {name} | {m['items']} | {m['ordering_accuracy']:.3f} | {m['ordering_chain']:.3f} | "
-                     f"{m['band_accuracy']:.3f} | {ms['strong']} | {ms['partial']} | {ms['wrong']} | {ms['off_topic']} | "
+                     f"{m['band_accuracy']:.3f} | {means} | "
                      f"{m['parse_failures']} | {m['seconds_per_grade']} | {m['seconds_per_llm_grade']}{cells} |")
     return "\n".join(lines) + "\n"
 

@@ -209,6 +209,7 @@ def test_eval_grading_reports_the_metrics(env, capsys):
     assert code == 0 and set(res["metrics"]) == {"ordering_accuracy", "band_accuracy", "no_parse_failures"}
     m = res["result"]["all"]
     assert m["items"] == 1 and m["answers"] == 4 and set(m["mean_score"]) == {"strong", "partial", "wrong", "off_topic"}
+    assert res["result"]["even (check)"]["mean_score"] == {}  # no item there: no mean, not a 0.0
 
 
 def test_eval_grading_checks_a_concise_answer_apart_from_the_four_kinds(env, capsys):
