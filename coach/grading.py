@@ -20,7 +20,13 @@ Steps (`Grader.grade`):
    LLM); asking the 1.5B "does the answer contradict the reference?" outright gave P(yes) ~0.7-0.86
    for strong, partial and wrong answers alike, so that extra call (`contradiction_call=True`, one
    more prompt on the same head) is off by default and only recorded as a signal when on;
-6. `scoring.aggregate` computes the score. `feedback_stream` then asks the LLM for 2-3 sentences.
+6. optionally (`n_claims`, off by default), the claim check: the answer's sentences closest to the
+   rubric are each put to the LLM after the key points: "according to the notes, is this statement
+   correct?" (P(yes)). Asked about one statement against the notes, the 1.5B tells a fluent wrong
+   answer from a partial one far better than asked about a whole answer, but it also doubts the
+   extra details of strong answers, and as a score it did not raise the held-out objective
+   (BENCHMARKS.md);
+7. `scoring.aggregate` computes the score. `feedback_stream` then asks the LLM for 2-3 sentences.
 
 It does not choose questions (`coach.bank`) or talk to the user (`coach.interview`, the CLI).
 """
@@ -113,7 +119,7 @@ class Grader:
                  *, n_points: int = 6, n_passages: int = 4, judge: YesNoJudge | None = None,
                  contradiction_call: bool = False, rubric_lexical: float = 0.3,
                  rubric_floor: float | None = 0.15, llm_answer_words: int | None = None,
-                 rerank_passages: bool = False) -> None:
+                 rerank_passages: bool = False, n_claims: int = 0) -> None:
         self.retriever = retriever
         self.embedder = retriever.embedder
         self.model = model
@@ -129,6 +135,11 @@ class Grader:
         self.llm_answer_words = llm_answer_words
         # the reference passages in the fused order (default) or the reranker's: see `passages`
         self.rerank_passages = rerank_passages
+        # the claim check: this many of the answer's sentences closest to the rubric are checked one by
+        # one against it. 0, off, by default: with the 1.5B it orders partial above wrong answers far
+        # better than any other signal, but it marks strong answers down too, and no way of scoring
+        # with it raised the held-out objective (BENCHMARKS.md); it costs ~1.5 s per card
+        self.n_claims = n_claims
         self._qvecs: dict[str, list[float]] = {}
         self._refs: dict[tuple[str, tuple[str, ...]], Reference] = {}
 
@@ -139,8 +150,10 @@ class Grader:
         q = clean(question, MAX_QUESTION_CHARS).text
         if not q:
             return
-        if self._reference(q, chunk_ids).chosen and hasattr(self.judge, "prefill"):
-            self.judge.prefill(self._judge_head(q))
+        chosen = self._reference(q, chunk_ids).chosen
+        heads = self._heads(q, [p for p, _ in chosen]) if chosen else []
+        if heads and hasattr(self.judge, "prefill"):  # the judge holds one head: the one `grade` uses first
+            self.judge.prefill(heads[0])
 
     # -- reference passages and key points ---------------------------------------------------------
     def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
@@ -232,13 +245,18 @@ class Grader:
             return self._card(sig, chosen, float(early[0]), early[1], early[2], t0, **base)
         calls = failures = 0
         if self.judge is not None and chosen and not sig.injection:
-            read = a.text
-            if self.llm_answer_words:
-                near = [max(cosine(pv, u) for pv in pvecs) for u in uvecs[:len(sents)]]
-                read = focus(sents, near, self.llm_answer_words)
-            verdicts, contradiction, calls, failures = self._ask_llm(q, read, [p for p, _ in chosen])
-            points = [replace(ps, llm=v) for ps, v in zip(points, verdicts)]
-            sig = replace(sig, points=tuple(points), llm_contradiction=contradiction)
+            near = [max(cosine(pv, u) for pv in pvecs) for u in uvecs[:len(sents)]]  # per sentence
+            read = focus(sents, near, self.llm_answer_words) if self.llm_answer_words else a.text
+            if self._asks_points:
+                verdicts, contradiction, calls, failures = self._ask_llm(q, read, [p for p, _ in chosen])
+                points = [replace(ps, llm=v) for ps, v in zip(points, verdicts)]
+            else:
+                contradiction = None
+            claims = self._check_claims([p for p, _ in chosen], claim_sentences(sents, near, self.n_claims))
+            calls += len(claims)
+            failures += sum(c is None for c in claims)
+            sig = replace(sig, points=tuple(points), llm_contradiction=contradiction,
+                          claims=tuple(c for c in claims if c is not None))
         score, verdict = scoring.aggregate(sig, self.params)
         reason = ("instructions to the grader found in the answer (" + ", ".join(sig.injection) + "): ignored, "
                   f"score capped at {self.params.cap_injection}") if sig.injection else \
@@ -265,6 +283,33 @@ class Grader:
                     [system, Message("user", f"{head}\n\n{render('grade_contradiction', reference=reference)}")])
         asked = [*verdicts, contradiction] if self.contradiction_call else verdicts
         return verdicts, contradiction, len(asked), sum(v is None for v in asked)
+
+    @property
+    def _asks_points(self) -> bool:
+        """The key-point questions are asked only when their answers count (or are recorded)."""
+        return self.params.w_llm > 0 or self.contradiction_call
+
+    def _heads(self, question: str, points: Sequence[KeyPoint]) -> list[list[Message]]:
+        """The prompt heads a grade of an answer to `question` uses, in the order it uses them."""
+        return ([self._judge_head(question)] if self._asks_points else []) + \
+            ([self._claim_head(points)] if self.n_claims > 0 else [])
+
+    def _check_claims(self, points: Sequence[KeyPoint], statements: Sequence[str]) -> list[float | None]:
+        """P(yes) per statement for "according to the key points, is it correct?". The prompts share
+        the head (the key points and the instruction), so it is evaluated once."""
+        assert self.judge is not None
+        if not statements:
+            return []
+        start = self._claim_head(points)
+        judging = getattr(self.judge, "judging", None)
+        with judging(start) if judging else nullcontext():
+            return [self.judge.p_yes([start[0], Message("user", start[1].content + s)]) for s in statements]
+
+    @staticmethod
+    def _claim_head(points: Sequence[KeyPoint]) -> list[Message]:
+        mark = "\x00statement\x00"
+        user = render("grade_claim", notes="\n".join(f"- {p.text}" for p in points), statement=mark)
+        return [Message("system", render("grade_claim_system")), Message("user", user[: user.index(mark)])]
 
     @staticmethod
     def _judge_head(question: str) -> list[Message]:
@@ -306,6 +351,19 @@ class Grader:
         g = self.grade(question, answer, chunk_ids=chunk_ids)
         text = "".join(self.feedback_stream(question, g)).strip()
         return replace(g, feedback=text or template_feedback(g))
+
+
+CLAIM_WORDS = 60  # a statement longer than this is cut: it is one prompt per sentence
+
+
+def claim_sentences(sents: Sequence[str], relevance: Sequence[float], n: int) -> list[str]:
+    """The `n` sentences most relevant to the rubric, most relevant first, each cut to CLAIM_WORDS.
+
+    >>> claim_sentences(["a b", "c d", "e f"], [0.2, 0.9, 0.5], 2)
+    ['c d', 'e f']
+    """
+    order = sorted(range(len(sents)), key=lambda i: -relevance[i])[: max(n, 0)]
+    return [" ".join(sents[i].split()[:CLAIM_WORDS]) for i in order]
 
 
 def focus(sents: Sequence[str], relevance: Sequence[float], words: int) -> str:

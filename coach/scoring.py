@@ -8,7 +8,10 @@ grounded signals, and the LLM is one input among several:
   share of the point's technical terms the answer uses, and the LLM's P(yes) that the answer
   states the point correctly (`coach.judge`);
 - per answer: relevance to the question and its passages, content words, how much only echoes the
-  question, and injection patterns.
+  question, and injection patterns;
+- optionally, per checked sentence (the answer's closest to the rubric): the LLM's P(yes) that it
+  is correct according to the key points (the claim check, `truth`), which can only lower a score
+  (off by default: see `Params.w_truth`).
 
 `precheck` settles the cases that need no LLM (empty, too short, echo, off-topic); `aggregate`
 does the rest. The contradiction check is computed here too: an answer that talks about the
@@ -42,6 +45,9 @@ class AnswerSignals:
     echo: float  # share of the answer's content tokens that are already in the question
     injection: tuple[str, ...] = ()  # names of the injection patterns found
     llm_contradiction: float | None = None  # optional LLM P(yes) for "contradicts the reference"
+    # the LLM's P(yes) that each of the answer's sentences closest to the rubric is correct
+    # according to the rubric (most relevant first); empty when not checked
+    claims: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,19 @@ class Params:
     # Set c_sim = 0.5 to turn it on with a stronger judge.
     c_sim: float = 1.1
     c_p: float = 0.60
+    # Claim check: the answer's sentences closest to the rubric are each checked against the key
+    # points ("according to the notes, is this statement correct?"). The lowest P(yes) among the
+    # first `claim_k` is ramped between t_lo and t_hi into a factor in [1 - w_truth, 1] on the
+    # score. It can only lower a score: a fluent answer wrong on its central claim loses credit that
+    # similarity and terms gave it. Off: with the 1.5B it orders partial above wrong 46 of 53 times
+    # on the dev set, but strong answers' extra details are doubted as well (their lowest P(yes)
+    # averages 0.51, partial 0.58, wrong 0.33), so every weight and mark searched lowered strong >
+    # partial and strong >= 7 as much as it raised the rest: the held-out objective did not move
+    # (BENCHMARKS.md). `Grader(n_claims=...)` computes the signal.
+    w_truth: float = 0.0
+    t_lo: float = 0.4
+    t_hi: float = 0.7
+    claim_k: int = 3
     min_content_words: int = 5  # fewer is "too short": a phrase, not an answer
     max_echo: float = 0.8  # an answer this much made of the question's words only repeats it
     cap_contradiction: int = 3  # a confidently wrong answer is at most "wrong"
@@ -132,6 +151,21 @@ def coverage(points: Sequence[PointSignals], params: Params = DEFAULT) -> float:
     credits = [point_credit(p, params) for p in points]
     mean = sum(max(p.weight, 0.0) * c for p, c in zip(points, credits)) / total
     return round((1 - params.w_best) * mean + params.w_best * max(credits), 6)
+
+
+def truth(s: AnswerSignals, params: Params = DEFAULT) -> float:
+    """The factor (1 - w_truth .. 1) the claim check puts on the score; 1 when nothing was checked.
+
+    >>> sig = AnswerSignals((), 0.7, 50, 0.0, claims=(0.9, 0.55, 0.2))
+    >>> truth(sig, Params(w_truth=1.0, t_lo=0.4, t_hi=0.7, claim_k=2)), truth(sig, Params(w_truth=0.5, claim_k=3))
+    (0.5, 0.5)
+    >>> truth(sig), truth(AnswerSignals((), 0.7, 50, 0.0), Params(w_truth=1.0))
+    (1.0, 1.0)
+    """
+    checked = s.claims[: max(params.claim_k, 1)]
+    if not checked or params.w_truth <= 0:
+        return 1.0
+    return round(1.0 - params.w_truth * (1.0 - ramp(min(checked), params.t_lo, params.t_hi)), 6)
 
 
 def contradicted(s: AnswerSignals, params: Params = DEFAULT) -> bool:
@@ -195,7 +229,7 @@ def aggregate(s: AnswerSignals, params: Params = DEFAULT) -> tuple[float, str]:
         return float(early[0]), early[1]
     cov = coverage(s.points, params)
     on_topic = ramp(s.relevance, params.rel_lo, params.rel_hi)
-    score = round(10.0 * ramp(cov, params.no_coverage, params.full_coverage) * on_topic, 1)
+    score = round(10.0 * ramp(cov, params.no_coverage, params.full_coverage) * on_topic * truth(s, params), 1)
     verdict = verdict_for(score)
     if on_topic < 1.0 and score <= params.cap_off_topic:
         verdict = "off-topic"

@@ -2,6 +2,7 @@
 
 import pytest
 
+from coach import scoring
 from coach.grading import Grader, roadmap_topic
 from coach_helpers import OFF_TOPIC, STRONG_TCP, make_retriever
 from fakes import ScriptedChatModel
@@ -43,8 +44,10 @@ def test_injection_never_moves_the_score_even_with_a_yes_model(retriever, attack
 def test_prompt_layout_shared_head_first_point_last_answer_quoted(retriever):
     model = always("yes")
     grade = Grader(retriever, model).grade(Q, STRONG_TCP)
-    calls = [c for c in model.calls if c.schema is not None]
-    assert len(calls) == len(grade.points) == grade.llm_calls and len(calls) >= 3
+    judged = [c for c in model.calls if c.schema is not None]
+    calls = [c for c in judged if "never instructions" in c.messages[0].content]
+    assert len(calls) == len(grade.points) and len(calls) >= 3
+    assert grade.llm_calls == len(judged) == len(calls) + len(grade.signals.claims)
     systems = {c.messages[0].content for c in calls}
     users = [c.messages[1].content for c in calls]
     assert len(systems) == 1 and "never instructions" in systems.pop()
@@ -53,8 +56,50 @@ def test_prompt_layout_shared_head_first_point_last_answer_quoted(retriever):
     assert all(u.rstrip().endswith(p.text) for u, p in zip(users, grade.points))  # the point comes last
     assert f"<answer>\n{STRONG_TCP}\n</answer>" in head
     assert Q in head
-    both = Grader(retriever, always("yes"), contradiction_call=True).grade(Q, STRONG_TCP)
+    both = Grader(retriever, always("yes"), contradiction_call=True, n_claims=0).grade(Q, STRONG_TCP)
     assert both.llm_calls == len(both.points) + 1 and both.signals.llm_contradiction == 1.0
+
+
+WRONG_TCP = STRONG_TCP.replace("so that delayed packets do not corrupt new connections on the same tuple",
+                               "so that the server can reuse the port immediately")
+
+
+def claim_judge(false_word):
+    """Says yes to every key point, and no to a checked statement that contains `false_word`."""
+    def reply(messages, schema):
+        if not schema:
+            return "Good."
+        user = messages[-1].content
+        statement = user.split("Statement: ")[-1] if "Statement: " in user else ""
+        return {"verdict": "no" if false_word in statement else "yes"}
+    return ScriptedChatModel([reply] * 200)
+
+
+def test_the_claim_check_checks_the_most_relevant_sentences_against_the_rubric(retriever):
+    model = claim_judge("immediately")
+    g = Grader(retriever, model, scoring.Params(w_truth=1.0, t_lo=0.4, t_hi=0.7, claim_k=4), n_claims=4)
+    grade = g.grade(Q, WRONG_TCP + " " + OFF_TOPIC)  # five sentences, the last one far from the rubric
+    claims = [c for c in model.calls if c.schema is not None and "Statement: " in c.messages[-1].content]
+    assert len(claims) == len(grade.signals.claims) == 4
+    heads = {c.messages[-1].content.split("Statement: ")[0] for c in claims}
+    assert len(heads) == 1  # one shared head: the rubric, then the statement last
+    head = heads.pop()
+    assert all(f"- {p.text}" in head for p in grade.points)
+    statements = [c.messages[-1].content.split("Statement: ")[1] for c in claims]
+    assert all(s in WRONG_TCP for s in statements)  # whole sentences, the off-topic one left out
+    assert 0.0 in grade.signals.claims  # the false sentence is among the checked ones
+
+
+def test_the_claim_check_only_lowers_a_score(retriever):
+    on, off = scoring.Params(w_truth=1.0, claim_k=4), scoring.Params(w_truth=0.0, claim_k=4)
+
+    def grade(params, answer, n_claims=4):
+        return Grader(retriever, claim_judge("immediately"), params, n_claims=n_claims).grade(Q, answer)
+
+    assert grade(on, WRONG_TCP).score < grade(off, WRONG_TCP).score and grade(on, WRONG_TCP).score <= 3
+    assert grade(on, STRONG_TCP).score == grade(off, STRONG_TCP).score > 3  # every claim passes: no change
+    unchecked = grade(on, WRONG_TCP, n_claims=0)
+    assert unchecked.signals.claims == () and unchecked.score == grade(off, WRONG_TCP).score
 
 
 def test_the_judge_can_read_only_the_answers_most_relevant_sentences(retriever):
@@ -189,6 +234,18 @@ def test_prepare_reads_the_question_ahead_and_grading_takes_the_same_steps(retri
     assert head[1].content.endswith("<answer>\n") and Q in head[1].content
     cold = Grader(retriever, always("yes"), judge=RecordingJudge()).grade(Q, STRONG_TCP)
     assert (cold.score, cold.points) == (prepared.score, prepared.points)
+
+
+def test_with_no_weight_on_the_key_point_verdicts_only_the_claims_are_asked_and_their_head_prefilled(retriever):
+    judge = RecordingJudge()
+    g = Grader(retriever, always("yes"), scoring.Params(w_llm=0.0, w_sim=0.5, w_terms=0.5), judge=judge, n_claims=2)
+    g.prepare(Q)
+    head = judge.events[0][1]
+    assert [e[0] for e in judge.events] == ["prefill"] and head[1].content.endswith("Statement: ")
+    grade = g.grade(Q, STRONG_TCP)
+    asked = [e[1][1].content for e in judge.events if e[0] == "p_yes"]
+    assert len(asked) == grade.llm_calls == 2 and all(a.startswith(head[1].content) for a in asked)
+    assert all(p.llm is None for p in grade.points) and grade.signals.claims == (0.8, 0.8)
 
 
 def test_prepare_skips_the_judge_for_an_empty_question_and_works_without_hooks(retriever):
