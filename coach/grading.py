@@ -138,7 +138,7 @@ class Grader:
         # the claim check: this many of the answer's sentences closest to the rubric are checked one by
         # one against it. 0, off, by default: with the 1.5B it orders partial above wrong answers far
         # better than any other signal, but it marks strong answers down too, and no way of scoring
-        # with it raised the held-out objective (BENCHMARKS.md); it costs ~1.5 s per card
+        # with it raised the held-out objective enough (BENCHMARKS.md); it costs ~3 s per grade
         self.n_claims = n_claims
         self._qvecs: dict[str, list[float]] = {}
         self._refs: dict[tuple[str, tuple[str, ...]], Reference] = {}
