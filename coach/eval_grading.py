@@ -149,6 +149,13 @@ def gate_metrics(rep: dict) -> dict[str, float]:
             "no_parse_failures": 1.0 if m["parse_failures"] == 0 else 0.0}
 
 
+def load_rows(path: Path) -> list[dict]:
+    """The labelled items of a grading dataset (one JSON object per line)."""
+    if not path.is_file():
+        raise UsageError(f"dataset not found: {path}")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def run_suite(cfg, limit: int | None = None, dataset: str | None = None, progress=None, grader=None,
               dump: Path | None = None, log=None):
     """The grading suite as a `coach.evalkit.SuiteRun` (one model load for every answer)."""
@@ -157,9 +164,7 @@ def run_suite(cfg, limit: int | None = None, dataset: str | None = None, progres
     from coach.evalkit import Chart, SuiteRun
 
     path = Path(dataset) if dataset else cfg.root / "evals" / "grading_dev.jsonl"
-    if not path.is_file():
-        raise UsageError(f"dataset not found: {path}")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = load_rows(path)
     if limit is not None:
         if limit < 1:
             raise UsageError(f"--limit must be at least 1, got {limit}")

@@ -31,6 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from coach import config  # noqa: E402
 from coach.commands_coach import Runtime  # noqa: E402
+from coach.eval_grading import load_rows  # noqa: E402
 from coach.signals import sentences  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def main() -> int:
     ap.add_argument("--sentences", type=int, default=0, help="cut each answer to its first N sentences")
     ap.add_argument("--cold", action="store_true", help="time only the cold path")
     args = ap.parse_args()
-    rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
+    rows = load_rows(Path(args.dataset))
     rows = rows[:: max(1, len(rows) // args.limit)][: args.limit]
     rt = Runtime(config.load())
     grader = rt.grader

@@ -33,11 +33,12 @@ def dump(path: Path, step: int, all_points: bool = False) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
     from coach.commands_coach import Runtime
+    from coach.eval_grading import load_rows
     from coach.keypoints import cosine, split_points
     from coach.llm import Message
     from coach.signals import sentences
 
-    rows = [json.loads(x) for x in (ROOT / "evals" / "grading_dev.jsonl").read_text().splitlines() if x.strip()]
+    rows = load_rows(ROOT / "evals" / "grading_dev.jsonl")
     rt = Runtime(config.load())
     grader = rt.grader
     judge = grader.judge

@@ -32,6 +32,7 @@ def dump(out: Path) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
     from coach.commands_coach import Runtime
+    from coach.eval_grading import load_rows
     from coach.llm import Message
     from coach.prompts import render
     from coach.sanitize import MAX_QUESTION_CHARS, clean
@@ -39,8 +40,7 @@ def dump(out: Path) -> None:
     g = Runtime(config.load()).grader
     system = Message("system", render("grade_system"))
     with out.open("w") as f:
-        for line in (ROOT / "evals" / "grading_dev.jsonl").read_text().splitlines():
-            row = json.loads(line)
+        for row in load_rows(ROOT / "evals" / "grading_dev.jsonl"):
             q = clean(row["question"], MAX_QUESTION_CHARS).text
             points = [p for p, _ in g._reference(q, ()).chosen]  # noqa: SLF001 - the grader's own rubric
             head = render("grade_head", question=q, answer=CONTENT_FREE)

@@ -34,11 +34,12 @@ def dump(path: Path) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
     from coach.commands_coach import Runtime
+    from coach.eval_grading import load_rows
     from coach.llm import Message
     from coach.prompts import render
     from coach.signals import quote
 
-    rows = [json.loads(x) for x in (ROOT / "evals" / "grading_dev.jsonl").read_text().splitlines() if x.strip()]
+    rows = load_rows(ROOT / "evals" / "grading_dev.jsonl")
     rt = Runtime(config.load())
     grader, model = rt.grader, rt.model
     with path.open("w") as out:

@@ -39,12 +39,13 @@ def dump(path: Path, step: int) -> None:
 
     from coach import config
     from coach.commands_coach import Runtime
+    from coach.eval_grading import load_rows
     from coach.keypoints import cosine
     from coach.llm import Message
     from coach.prompts import render
     from coach.signals import quote
 
-    rows = [json.loads(x) for x in (ROOT / "evals" / "grading_dev.jsonl").read_text().splitlines() if x.strip()]
+    rows = load_rows(ROOT / "evals" / "grading_dev.jsonl")
     rt = Runtime(config.load())
     grader, model = rt.grader, rt.model
     with path.open("w") as out:
