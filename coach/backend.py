@@ -151,6 +151,11 @@ class SessionInterview:
         before = self.session.current
         yield from self._turn(self.session.handle(text), before, text)
 
+    def typed(self, text: str) -> None:
+        """The answer typed so far: read ahead by the grader (see `Session.typed`)."""
+        if self.background:
+            self.session.typed(text)
+
     def _turn(self, turn, before, text: str) -> Iterator[Event]:
         if turn.grade is not None and before is not None:
             yield Graded(question_ref(before), text, grade_record(turn.grade, self.engine.retriever.chunks))

@@ -325,8 +325,8 @@ class _LazyGrader:
     def feedback_stream(self, question, grade):
         return self.rt.grader.feedback_stream(question, grade)
 
-    def prepare(self, question, chunk_ids=()):  # loads the models while the user types the first answer
-        self.rt.grader.prepare(question, chunk_ids)
+    def prepare(self, question, chunk_ids=(), answer=""):  # loads the models while the user types the first answer
+        self.rt.grader.prepare(question, chunk_ids, answer)
 
     def key_points(self, question, chunk_ids=()):
         return self.rt.grader.key_points(question, chunk_ids)

@@ -143,17 +143,23 @@ class Grader:
         self._qvecs: dict[str, list[float]] = {}
         self._refs: dict[tuple[str, tuple[str, ...]], Reference] = {}
 
-    def prepare(self, question: str, chunk_ids: Sequence[str] = ()) -> None:
+    def prepare(self, question: str, chunk_ids: Sequence[str] = (), answer: str = "") -> None:
         """Everything grading needs before the answer, done while the user types (from a background
         thread): the reference passages, the rubric, their vectors, and the judge's prompt head.
-        `grade` takes the same steps itself when they were not done, so the score is the same."""
+        `grade` takes the same steps itself when they were not done, so the score is the same.
+        `answer`, the answer typed so far (the app calls this as the user types), lets the judge
+        read it ahead too, when it reads the whole answer after that head."""
         q = clean(question, MAX_QUESTION_CHARS).text
         if not q:
             return
         chosen = self._reference(q, chunk_ids).chosen
         heads = self._heads(q, [p for p, _ in chosen]) if chosen else []
         if heads and hasattr(self.judge, "prefill"):  # the judge holds one head: the one `grade` uses first
-            self.judge.prefill(heads[0])
+            typed = clean(answer).text if answer and self._asks_points and not self.llm_answer_words else ""
+            if typed:  # the text `_ask_llm` puts after the head (its prompt goes on after it)
+                self.judge.prefill(heads[0], quote(typed[:LLM_ANSWER_CHARS]))
+            else:
+                self.judge.prefill(heads[0])
 
     # -- reference passages and key points ---------------------------------------------------------
     def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
@@ -271,9 +277,10 @@ class Grader:
         assert self.judge is not None
         start = self._judge_head(question)
         system = start[0]
-        head = render("grade_head", question=question, answer=quote(answer[:LLM_ANSWER_CHARS]))
+        quoted = quote(answer[:LLM_ANSWER_CHARS])  # `prepare` reads the typed answer ahead the same way
+        head = render("grade_head", question=question, answer=quoted)
         judging = getattr(self.judge, "judging", None)
-        with judging(start) if judging else nullcontext():
+        with judging(start, quoted) if judging else nullcontext():
             verdicts = [self.judge.p_yes([system, Message("user", f"{head}\n\n{render('grade_point', point=p.text)}")])
                         for p in points]
             contradiction = None

@@ -188,6 +188,17 @@ class Session:
             except Exception:  # noqa: BLE001 - grading does the same work itself and reports the error then
                 pass
 
+    def typed(self, text: str) -> None:
+        """The answer typed so far (the app sends it as the user types; call it from a background
+        thread): the grader reads it ahead, so the score card waits only for the rest."""
+        q, ready = self.current, getattr(self.grader, "prepare", None)
+        if self.done or q is None or ready is None or parse_command(text):
+            return
+        try:
+            ready(q.text, chunk_ids=q.chunk_ids, answer=text)
+        except Exception:  # noqa: BLE001 - grading does the same work itself and reports the error then
+            pass
+
     # -- input -------------------------------------------------------------------------------------
     def handle(self, raw: object) -> Turn:
         """One line from the user. Never raises."""

@@ -134,6 +134,12 @@ class PracticeSession:
     def send(self, text: str) -> Iterator[Event]:
         return self._record(lambda: self.interview.send(text))
 
+    def typed(self, text: str) -> None:
+        """The answer typed so far, for an interview that reads it ahead (not while a turn runs)."""
+        typed = getattr(self.interview, "typed", None)
+        if typed is not None and not self._busy.locked():
+            typed(text)
+
     def _record(self, events: Callable[[], Iterator[Event]]) -> Iterator[Event]:
         if not self._busy.acquire(blocking=False):
             yield Said("Still working on the previous request: wait for it to finish.", "note")

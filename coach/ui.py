@@ -132,6 +132,15 @@ class Callbacks:
         yield self._out(panel)
         yield from self._drive(panel, lambda: panel.practice.send(text))
 
+    def typed(self, text: str, panel: Panel | None) -> None:
+        """The answer box as the user types: the grader reads it ahead (the score card then waits
+        only for the rest). Nothing is shown; a failure here shows when the answer is graded."""
+        if panel is not None and panel.practice is not None and text:
+            try:
+                panel.practice.typed(text)
+            except Exception:  # noqa: BLE001
+                pass
+
     def session_picker(self, mode: str):
         """The resume picker's choices, the most recent session preselected."""
         choices = self.sessions(mode)
@@ -247,6 +256,9 @@ def _interview_panel(cb: Callbacks, mode: str, controls: Callable[[], tuple]) ->
     sent = gr.State("")  # the answer, moved out of the box so the box clears at once
     for trigger in (submit.click, answer.submit):
         trigger(lambda t: ("", t), answer, [answer, sent]).then(cb.send, [sent, panel], outs, show_progress_on=chat)
+    # read the answer ahead as it is typed; "always_last": while one runs, only the latest text waits
+    answer.input(cb.typed, [answer, panel], None, show_progress="hidden", trigger_mode="always_last",
+                 api_visibility="private")
     for command, button in buttons.items():
         button.click(partial(cb.send, command), [panel], outs, show_progress_on=chat)
     return picker

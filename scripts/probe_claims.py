@@ -1,6 +1,6 @@
 """Probe: can the 1.5B check the answer's own claims (sentence by sentence) against the notes?
 
-    flock /tmp/coach-cpu.lock .venv/bin/python scripts/probe_claims.py dump /tmp/claims.jsonl [STEP] [--all-points]
+    flock /tmp/coach-cpu.lock .venv/bin/python scripts/probe_claims.py dump /tmp/claims.jsonl [STEP] [--all-points|--contra]
     .venv/bin/python scripts/probe_claims.py pairs /tmp/claims.jsonl
 
 For every STEP-th dev question (default 3): the rubric's key points as notes; for each of the
@@ -10,7 +10,10 @@ and for each sentence P(yes) for
 - `own`: "is this statement technically correct?" (no notes: the model's own knowledge).
 Signals per answer: the lowest and the mean over its sentences. `--all-points` gives the notes
 every key point of the grader's passages instead of the rubric (strong answers' extra details are
-then more often in the notes).
+then more often in the notes). `--contra` asks the opposite questions instead, to see whether the
+answer flips with them (for these two, a higher P(yes) means "wrong"):
+- `contra`: "does this statement contradict the notes?" (unmentioned details do not count);
+- `false`: "according to the notes, is this statement false?".
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ KINDS = ("strong", "partial", "wrong", "concise")
 SYSTEM = "You are a strict technical examiner. You check one statement at a time."
 NOTES_HEAD = "Reference notes:\n{notes}\n\nAccording to the reference notes, is the following statement correct? Answer only yes or no.\nStatement: "
 OWN_HEAD = "Is the following technical statement correct? Answer only yes or no.\nStatement: "
+CONTRA_HEAD = ("Reference notes:\n{notes}\n\nDoes the following statement contradict the reference notes? A statement "
+               "about something the notes do not mention does not contradict them. Answer only yes or no.\nStatement: ")
+FALSE_HEAD = "Reference notes:\n{notes}\n\nAccording to the reference notes, is the following statement false? Answer only yes or no.\nStatement: "
 
 
-def dump(path: Path, step: int, all_points: bool = False) -> None:
+def dump(path: Path, step: int, all_points: bool = False, contra: bool = False) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
     from coach.commands_coach import Runtime
@@ -56,8 +62,9 @@ def dump(path: Path, step: int, all_points: bool = False) -> None:
                 svecs = grader.embedder.embed(sents)
                 near = sorted(range(len(sents)), key=lambda i: -max(cosine(s, svecs[i]) for s in pvecs))[:3]
                 chosen = [sents[i] for i in sorted(near)]
-                res = {"notes": [], "own": []}
-                heads = (("notes", NOTES_HEAD.format(notes=notes)),) + (() if all_points else (("own", OWN_HEAD),))
+                res = {name: [] for name in ("notes", "own", "contra", "false")}
+                heads = (("notes", NOTES_HEAD.format(notes=notes)),) + (() if all_points else (("own", OWN_HEAD),)) \
+                    if not contra else (("contra", CONTRA_HEAD.format(notes=notes)), ("false", FALSE_HEAD.format(notes=notes)))
                 for name, head in heads:
                     start = [Message("system", SYSTEM), Message("user", head)]
                     with judge.judging(start):
@@ -67,7 +74,7 @@ def dump(path: Path, step: int, all_points: bool = False) -> None:
                 rec["kinds"][kind] = res
             out.write(json.dumps(rec) + "\n")
             out.flush()
-            print(row["id"], {k: [round(x, 2) for x in v["notes"]] for k, v in rec["kinds"].items()}, flush=True)
+            print(row["id"], {k: [round(x, 2) for x in v[heads[0][0]]] for k, v in rec["kinds"].items()}, flush=True)
 
 
 PAIRS = (("strong", "partial"), ("partial", "wrong"), ("concise", "wrong"), ("strong", "wrong"))
@@ -75,7 +82,7 @@ PAIRS = (("strong", "partial"), ("partial", "wrong"), ("concise", "wrong"), ("st
 
 def pairs(path: Path) -> None:
     recs = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-    for name in [n for n in ("notes", "own") if all(k.get(n) for r in recs for k in r["kinds"].values())]:
+    for name in [n for n in ("notes", "own", "contra", "false") if all(k.get(n) for r in recs for k in r["kinds"].values())]:
         for agg, f in (("min", min), ("mean", lambda v: sum(v) / len(v))):
             won = [f"{a}>{b} {sum(f(r['kinds'][a][name]) > f(r['kinds'][b][name]) for r in recs)}/{len(recs)}"
                    for a, b in PAIRS]
@@ -86,9 +93,9 @@ def pairs(path: Path) -> None:
 if __name__ == "__main__":
     flags = [a for a in sys.argv[1:] if a.startswith("--")]
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    if len(args) not in (2, 3) or args[0] not in ("dump", "pairs") or set(flags) - {"--all-points"}:
+    if len(args) not in (2, 3) or args[0] not in ("dump", "pairs") or set(flags) - {"--all-points", "--contra"}:
         sys.exit(__doc__)
     if args[0] == "dump":
-        dump(Path(args[1]), int(args[2]) if len(args) == 3 else 3, "--all-points" in flags)
+        dump(Path(args[1]), int(args[2]) if len(args) == 3 else 3, "--all-points" in flags, "--contra" in flags)
     else:
         pairs(Path(args[1]))

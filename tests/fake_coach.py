@@ -33,6 +33,9 @@ class FakeInterview:
     def start(self):
         yield from self._next()
 
+    def typed(self, text):
+        self.coach.typed.append((self.current, text))
+
     def _next(self):
         if not self.queue:
             self.current = None
@@ -92,6 +95,7 @@ class FakeCoach:
         self.questions = qs
         self.progress_calls: list[tuple[float, str]] = []
         self.specs: list[SessionSpec] = []
+        self.typed: list[tuple[QuestionRef | None, str]] = []  # what the interviews were sent as typed
 
     def chunk_for(self, q: QuestionRef):
         if q.section in self.chunks:

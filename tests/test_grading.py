@@ -198,15 +198,15 @@ class RecordingJudge:
         self.events: list[tuple] = []
         self.inside = False
 
-    def prefill(self, head):
-        self.events.append(("prefill", tuple(head)))
+    def prefill(self, head, answer=""):
+        self.events.append(("prefill", tuple(head), answer))
 
-    def judging(self, head):
+    def judging(self, head, answer=""):
         judge = self
 
         class Scope:
             def __enter__(self):
-                judge.events.append(("judging", tuple(head)))
+                judge.events.append(("judging", tuple(head), answer))
                 judge.inside = True
 
             def __exit__(self, *exc):
@@ -234,6 +234,22 @@ def test_prepare_reads_the_question_ahead_and_grading_takes_the_same_steps(retri
     assert head[1].content.endswith("<answer>\n") and Q in head[1].content
     cold = Grader(retriever, always("yes"), judge=RecordingJudge()).grade(Q, STRONG_TCP)
     assert (cold.score, cold.points) == (prepared.score, prepared.points)
+
+
+def test_the_typed_answer_is_read_ahead_as_the_judge_will_read_it(retriever):
+    judge = RecordingJudge()
+    g = Grader(retriever, always("yes"), judge=judge)
+    typed = STRONG_TCP[:40] + "\x00" + STRONG_TCP[40:]  # cleaned and quoted the same way as when graded
+    g.prepare(Q, answer=typed)
+    _, head, read = judge.events[0]
+    assert read and "\x00" not in read and STRONG_TCP.startswith(read[:40])
+    g.grade(Q, typed)
+    _, graded_head, graded = next(e for e in judge.events if e[0] == "judging")
+    assert (graded_head, graded) == (head, read)  # the judge is told which answer it read ahead
+    assert all(e[1][1].content.startswith(head[1].content + read) for e in judge.events if e[0] == "p_yes")
+    judge.events.clear()
+    Grader(retriever, always("yes"), judge=judge, llm_answer_words=20).prepare(Q, answer=typed)
+    assert judge.events[0][2] == ""  # the judge reads only some sentences then: nothing to read ahead
 
 
 def test_with_no_weight_on_the_key_point_verdicts_only_the_claims_are_asked_and_their_head_prefilled(retriever):

@@ -143,3 +143,16 @@ def test_prepare_lets_the_grader_read_the_current_question_ahead(retriever):
     s.handle("quit")
     s.prepare()  # the session is over
     assert len(seen) == 1
+
+
+def test_the_answer_typed_so_far_goes_to_the_grader_with_the_current_question(retriever):
+    s, _ = session(retriever)
+    seen = []
+    s.grader.prepare = lambda text, chunk_ids=(), answer="": seen.append((text, answer))
+    s.typed("TCP closes")  # no question yet
+    first = s.start()
+    s.typed("TCP closes with FIN")
+    s.typed("hint")  # a command is not an answer
+    assert seen == [(first.question.text, "TCP closes with FIN")]
+    s.grader.prepare = lambda *a, **k: 1 / 0
+    s.typed("TCP closes with FIN and ACK")  # a failure here shows when the answer is graded, not now

@@ -239,7 +239,14 @@ def test_cut_at_stop_takes_the_earliest():
 
 # --- choosing and wiring backends --------------------------------------------------------------
 
-def test_make_chat_model_chooses_the_backend(tmp_path):
+@pytest.fixture
+def unloaded(monkeypatch):
+    """llama_cpp as if not imported yet (another test may have imported it), restored afterwards."""
+    for name in [m for m in sys.modules if m == "llama_cpp" or m.startswith("llama_cpp.")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+def test_make_chat_model_chooses_the_backend(tmp_path, unloaded):
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
     cfg = from_dict({"llm": {"model_path": str(gguf), "n_ctx": 1024, "n_threads": 3, "seed": 7}}, root=tmp_path)
@@ -252,7 +259,7 @@ def test_make_chat_model_chooses_the_backend(tmp_path):
     assert isinstance(model, OpenAIChatModel) and (model.base_url, model.model) == ("http://127.0.0.1:9/v1", "qwen")
 
 
-def test_llama_backend_missing_file_is_a_model_error(tmp_path):
+def test_llama_backend_missing_file_is_a_model_error(tmp_path, unloaded):
     with pytest.raises(ModelError, match="coach model fetch"):
         LlamaCppChatModel(tmp_path / "gone.gguf").complete([Message("user", "hi")])
     assert "llama_cpp" not in sys.modules

@@ -51,6 +51,20 @@ def test_full_interview_turn(db, corpus):
     assert len(db.reviews()) == 1
 
 
+def test_the_answer_box_is_read_ahead_as_the_user_types_but_not_during_a_turn(db, corpus):
+    coach = FakeCoach(corpus)
+    cb = ui.Callbacks(db, coach, corpus.sections)
+    cb.typed("Ports", None)  # no session yet: nothing to do
+    _, _, panel, _ = last(cb.start("section", "1.1", "0", None))
+    cb.typed("Ports: well-known", panel)
+    assert coach.typed == [(panel.practice.question, "Ports: well-known")]
+    turn = cb.send(ANSWER, panel)
+    next(turn), next(turn)  # the turn has started: the model is busy grading
+    cb.typed("next answer", panel)
+    list(turn)
+    assert len(coach.typed) == 1
+
+
 def test_commands_hint_explain_skip_next(db, corpus):
     cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections)
     _, _, panel, _ = last(cb.start("mock", None, "any", None))
