@@ -2,6 +2,9 @@
 prompt head evaluated ahead of time (`prefill`) is used once, and only while nothing else ran, and
 the answer typed so far is read ahead in whole blocks on the grid a cold grade's batch starts."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -185,3 +188,31 @@ def test_without_the_models_chat_template_the_answer_is_not_read_ahead(judged):
     llama.log.clear()
     graded(judge, ANSWER)
     assert [e[0] for e in llama.log] == ["chat"]  # still the prefilled head, no reset
+
+
+def test_a_grade_waiting_for_the_model_stops_the_reading_ahead(judged):
+    judge, _, llama = judged
+    judge.prefill(HEAD)
+    reading, go_on = threading.Event(), threading.Event()
+    evaluate = llama.eval
+
+    def slow(tokens):  # the first block takes until the grade is waiting
+        reading.set()
+        go_on.wait(5)
+        evaluate(tokens)
+    llama.eval = slow
+    llama.batches.clear()
+    reader = threading.Thread(target=judge.prefill, args=(HEAD, ANSWER))
+    reader.start()
+    assert reading.wait(5)
+    grade = threading.Thread(target=graded, args=(judge, ANSWER))
+    grade.start()
+    deadline = time.monotonic() + 5
+    while not judge._grading and time.monotonic() < deadline:  # the grade is queued for the model
+        time.sleep(0.01)
+    go_on.set()
+    reader.join(5)
+    grade.join(5)
+    block = LlamaJudge.BLOCK
+    assert llama.batches[0] == (ORIGIN, block)  # one block read, then the grade: only the rest
+    assert llama.batches[1][0] == ORIGIN + block and len(llama.batches) == 2
