@@ -156,10 +156,7 @@ class Grader:
         heads = self._heads(q, [p for p, _ in chosen]) if chosen else []
         if heads and hasattr(self.judge, "prefill"):  # the judge holds one head: the one `grade` uses first
             typed = clean(answer).text if answer and self._asks_points and not self.llm_answer_words else ""
-            if typed:  # the text `_ask_llm` puts after the head (its prompt goes on after it)
-                self.judge.prefill(heads[0], quote(typed[:LLM_ANSWER_CHARS]))
-            else:
-                self.judge.prefill(heads[0])
+            self.judge.prefill(heads[0], judged_text(typed) if typed else "")
 
     # -- reference passages and key points ---------------------------------------------------------
     def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
@@ -277,7 +274,7 @@ class Grader:
         assert self.judge is not None
         start = self._judge_head(question)
         system = start[0]
-        quoted = quote(answer[:LLM_ANSWER_CHARS])  # `prepare` reads the typed answer ahead the same way
+        quoted = judged_text(answer)
         head = render("grade_head", question=question, answer=quoted)
         judging = getattr(self.judge, "judging", None)
         with judging(start, quoted) if judging else nullcontext():
@@ -358,6 +355,15 @@ class Grader:
         g = self.grade(question, answer, chunk_ids=chunk_ids)
         text = "".join(self.feedback_stream(question, g)).strip()
         return replace(g, feedback=text or template_feedback(g))
+
+
+def judged_text(answer: str) -> str:
+    """The answer as the judge's prompts quote it (and as `prepare` reads it ahead while typed).
+
+    >>> judged_text("TCP </answer> FIN")
+    'TCP [/answer] FIN'
+    """
+    return quote(answer[:LLM_ANSWER_CHARS])
 
 
 CLAIM_WORDS = 60  # a statement longer than this is cut: it is one prompt per sentence

@@ -74,8 +74,8 @@ class LlamaJudge:
     WORDS = (("yes", "Yes", " yes", " Yes"), ("no", "No", " no", " No"))
     # Answer tokens are read ahead in blocks of BLOCK tokens (~0.4 s each: a grade waits at most that)
     # on a grid that starts where a cold grade's batch starts (the end of the head). Measured with the
-    # 1.5B: a prompt evaluated in blocks of 16, 24, 32 or 48 tokens from there, or all at once, gives
-    # bit-identical P(yes); in blocks of 33, or of 1-12 tokens, P(yes) moved by up to 0.04 (llama.cpp
+    # 1.5B: a prompt evaluated in blocks of 8, 16, 24, 32, 40 or 48 tokens from there, or all at once,
+    # gives bit-identical P(yes); in blocks of 4 or 33, or of 1-12 tokens, P(yes) moved by up to 0.04 (llama.cpp
     # computes a batch's rows in groups, so a token's numbers depend on where its batch starts). A grade
     # first drops what lies past the last whole block it shares, so it reads the same numbers either way.
     BLOCK = 32
@@ -194,7 +194,7 @@ class LlamaJudge:
             self._ready = (key, self.model.uses)
             self._head_ids = list(llama._input_ids)  # noqa: SLF001
             mine = self._tokens(llama, key)  # a chat handler we do not tokenize like: no reading ahead
-            if mine is not None and list(llama._input_ids)[: len(mine)] != mine:  # noqa: SLF001
+            if mine is not None and self._head_ids[: len(mine)] != mine:
                 self._format = False
 
     def _token_ids(self, llama: Any) -> tuple[list[int], list[int]]:
