@@ -1,10 +1,15 @@
 """coach: a private, fully local interview coach for AI cloud infrastructure engineering.
 
-The public names below import nothing heavy; models load on first use inside their adapters.
+`Coach(load_config())` is the composition root every entry point uses; the public names below
+import nothing heavy: models load on first use inside their adapters.
 """
 
-from coach.config import Config, load as load_config
+from coach.config import Config
+from coach.config import load as load_config
 from coach.errors import CoachError
-from coach.types import Chunk, Hit, Lab, RoadmapQuestion, Section
+from coach.grading.types import Grade
+from coach.root import Backends, Coach
+from coach.types import Chunk, Citation, Hit, Lab, Question, RoadmapQuestion, Section
 
-__all__ = ["Config", "load_config", "CoachError", "Chunk", "Hit", "Lab", "RoadmapQuestion", "Section"]
+__all__ = ["Backends", "Chunk", "Citation", "Coach", "CoachError", "Config", "Grade", "Hit", "Lab", "Question",
+           "RoadmapQuestion", "Section", "load_config"]

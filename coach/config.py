@@ -70,7 +70,7 @@ class RetrievalConfig:
 @dataclass(frozen=True)
 class RerankerConfig:
     # "maxsim" (default) scores passages by late interaction over the embedder's own token vectors
-    # (coach.maxsim, no training); "trained" is the domain cross-encoder trained locally from the
+    # (coach.retrieval.maxsim, no training); "trained" is the domain cross-encoder trained locally from the
     # packaged encoder ("coach rerank train"); "none" disables the stage; anything else is a
     # CrossEncoder name or path (e.g. "cross-encoder/ms-marco-MiniLM-L-6-v2").
     model: str = "maxsim"
@@ -95,6 +95,18 @@ class LLMConfig:
 
 
 @dataclass(frozen=True)
+class AskConfig:
+    # When `coach ask` declines a question as outside the roadmap, before any model call (measured on
+    # evals/ask_dev.jsonl, BENCHMARKS.md): below `dense_out` (best cosine of the question with any
+    # passage) nothing the roadmap says is close; below `known_out` (share of the question's words the
+    # roadmap uses) its words are not the roadmap's (CSS, medicine, poems); at or above `dense_sure`
+    # the vocabulary test is skipped.
+    dense_out: float = 0.30
+    known_out: float = 0.50
+    dense_sure: float = 0.45
+
+
+@dataclass(frozen=True)
 class UIConfig:
     host: str = "127.0.0.1"
     port: int = 7860
@@ -110,6 +122,7 @@ class Config:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    ask: AskConfig = field(default_factory=AskConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     root: Path = PROJECT_ROOT  # not a TOML key: where relative paths are resolved
 

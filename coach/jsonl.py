@@ -1,5 +1,5 @@
-"""Reading batch files: one JSON object per line. A bad line becomes an error record for that
-line, never an exception that loses the rest of the batch."""
+"""JSON lines: batch files, where a bad line becomes an error record for that line (never an exception
+that loses the rest of the batch), and datasets, where a bad line is an error naming it."""
 
 from __future__ import annotations
 
@@ -64,3 +64,23 @@ def run_batch(items: Iterable[Item], invalid: Callable[[dict[str, Any]], str | N
             line = dumps({"id": item.id, "error": error})
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Every object of a JSON-lines dataset (blank lines skipped); UsageError naming a missing file
+    or the first line that is not a JSON object."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"dataset not found: {p}")
+    rows = []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{p}:{n}: not valid JSON ({e.msg})") from e
+        if not isinstance(row, dict):
+            raise UsageError(f"{p}:{n}: expected a JSON object")
+        rows.append(row)
+    return rows

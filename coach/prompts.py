@@ -10,9 +10,10 @@ import string
 from functools import lru_cache
 from pathlib import Path
 
+from coach.config import PROJECT_ROOT
 from coach.errors import CoachError
 
-PROMPT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPT_DIR = PROJECT_ROOT / "prompts"
 
 
 @lru_cache(maxsize=None)

@@ -98,8 +98,3 @@ def clean(value: object, limit: int = MAX_ANSWER_CHARS) -> Clean:
     note = (f"your answer was {n:,} characters; only the first {len(cut):,} were read "
             f"(the limit is {limit:,})")
     return Clean(cut, True, n, note)
-
-
-def clean_text(value: object, limit: int = MAX_ANSWER_CHARS) -> str:
-    """`clean(value, limit).text`, for callers that do not report truncation."""
-    return clean(value, limit).text

@@ -66,3 +66,44 @@ class Lab:
     text: str
     topic: str
     source: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage shown as the source of a grade or an explanation."""
+
+    section: str
+    heading_path: str  # "Section 3 — Networking > 3.1 TCP/IP Deep Dive > Level 1"
+    text: str
+    chunk_id: str = ""
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> Citation:
+        return cls(chunk.section, chunk.path_str, chunk.text, chunk.id)
+
+
+@dataclass(frozen=True)
+class Question:
+    """An interview question as the bank holds it, the interview asks it and the store keeps it."""
+
+    id: str  # "6.12#3" (the roadmap's), "gen-<hash>" (written by the LLM), "<id>/f1" (a follow-up)
+    text: str
+    section: str  # the section it is about, e.g. "6.10"
+    level: int | None = None  # 0 basics, 1 intermediate, 2 advanced; None when unknown
+    origin: str = ""  # "roadmap" | "generated" | "follow-up"
+    topic: str = ""  # the top-level section
+    chunk_ids: tuple[str, ...] = ()  # source passages (generated) or the mapped passage (roadmap)
+    home: str = ""  # the roadmap's "Interview Questions" subsection that lists it
+
+    def in_section(self, selected: str) -> bool:
+        """Whether practising `selected` offers this question: its own section or the list it is in.
+
+        >>> q = Question("6.12#3", "What is a PDB?", "6.10", 1, "roadmap", "6", (), "6.12")
+        >>> q.in_section("6"), q.in_section("6.10"), q.in_section("6.12"), q.in_section("6.1")
+        (True, True, True, False)
+        """
+        return _within(self.section, selected) or bool(self.home and _within(self.home, selected))
+
+
+def _within(section_id: str, selected: str) -> bool:
+    return section_id == selected or section_id.startswith(selected + ".")

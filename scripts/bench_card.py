@@ -34,9 +34,9 @@ sys.path.append(str(ROOT))  # after PYTHONPATH, so an older checkout can be time
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from coach import config  # noqa: E402
-from coach.commands_coach import Runtime  # noqa: E402
-from coach.eval_grading import load_rows  # noqa: E402
-from coach.signals import sentences  # noqa: E402
+from coach.grading.signals import sentences  # noqa: E402
+from coach.jsonl import read_rows  # noqa: E402
+from coach.root import Coach  # noqa: E402
 
 
 def timed(work):
@@ -64,15 +64,14 @@ def main() -> int:
     ap.add_argument("--typed", action="store_true", help="also time the card after the answer was read as typed")
     ap.add_argument("--step", type=int, default=5, help="words typed between two read-aheads (--typed)")
     args = ap.parse_args()
-    rows = load_rows(Path(args.dataset))
+    rows = read_rows(Path(args.dataset))
     rows = rows[:: max(1, len(rows) // args.limit)][: args.limit]
-    rt = Runtime(config.load())
+    rt = Coach(config.load())
     grader = rt.grader
     t0 = time.perf_counter()
-    if hasattr(rt.model, "load"):  # timed apart from the first grade
-        rt.model.load()
-    print(json.dumps({"model": str(getattr(rt.model, "path", rt.model)), "load_s": round(time.perf_counter() - t0, 2),
-                      "threads": getattr(rt.model, "n_threads", None), "prepare": hasattr(grader, "prepare")}))
+    rt.warm_up()  # the model loaded, timed apart from the first grade
+    print(json.dumps({"model": str(getattr(rt.chat, "path", rt.chat)), "load_s": round(time.perf_counter() - t0, 2),
+                      "threads": getattr(rt.chat, "n_threads", None), "prepare": hasattr(grader, "prepare")}))
     paths = [] if args.cold or not hasattr(grader, "prepare") else ["prepared"] + (["typed"] if args.typed else [])
     cold, ahead, card, differ, lines = [], {p: [] for p in paths}, {p: [] for p in paths}, 0, []
     for r in rows:

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from coach import config  # noqa: E402
-from coach.llm import LlamaCppChatModel, Message  # noqa: E402
-from coach.models import PROFILES, ensure_model  # noqa: E402
+from coach.llm.chat import Message  # noqa: E402
+from coach.llm.llama import LlamaCppChatModel  # noqa: E402
+from coach.llm.packaged import PROFILES, ensure_model  # noqa: E402
 
 SYSTEM = "You are an interviewer for AI cloud infrastructure engineers. Use only the notes given."
 QUESTION_A = ("Using the notes above, ask one hard interview question about the first topic they cover, then "

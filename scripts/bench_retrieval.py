@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach import config, metrics  # noqa: E402
-from coach.eval_retrieval import load_dataset  # noqa: E402
+from coach import config  # noqa: E402
+from coach.evals import metrics  # noqa: E402
+from coach.evals.retrieval import load_dataset  # noqa: E402
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -55,10 +56,9 @@ def main() -> None:
         (corpus / "notes.md").write_text("# Notes\n\n## Kafka\n- **Consumer lag**: how far a group is behind\n")
         out["index_one_file_s"] = timed([coach, "index"], env)
 
-        from coach.runtime import open_retriever
+        from coach.root import Coach
 
-        cfg = config.load(toml)
-        r = open_retriever(cfg)
+        r = Coach(config.load(toml)).retriever
         items = load_dataset(ROOT / "evals" / "retrieval_dev.jsonl", args.queries)
         for mode in ("bm25", "dense", "hybrid"):
             r.search("warm up", 5, mode=mode, rerank=False)

@@ -35,14 +35,14 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
-    from coach.bank import questions_from
     from coach.errors import ModelError
-    from coach.eval_retrieval import load_dataset
-    from coach.index import load_saved
-    from coach.llm import make_chat_model
+    from coach.evals.retrieval import load_dataset
     from coach.prompts import render
-    from coach.rerank_data import dev_gold_chunks
-    from coach.rerank_train import DEV_SET
+    from coach.retrieval.index import load_saved
+    from coach.retrieval.rerank_data import dev_gold_chunks
+    from coach.retrieval.rerank_train import DEV_SET
+    from coach.root import Coach
+    from coach.session.bank import questions_from
 
     cfg = config.load()
     chunks = load_saved(cfg).chunks
@@ -55,7 +55,7 @@ def main() -> None:
         todo = todo[: args.limit]
     print(f"{len(chunks)} chunks, {len(excluded)} dev gold skipped, {len(done)} done, {len(todo)} to write",
           file=sys.stderr)
-    model = make_chat_model(cfg)
+    model = Coach(cfg).chat
     args.out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with args.out.open("a", encoding="utf-8") as f:

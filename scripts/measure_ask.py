@@ -8,7 +8,6 @@ questions) without the LLM, and optionally time to first token and the prompt si
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -22,10 +21,11 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from coach import config
-    from coach.commands_coach import Runtime
+    from coach.jsonl import read_rows
+    from coach.root import Coach
 
-    rows = [json.loads(x) for x in (ROOT / "evals" / "ask_dev.jsonl").read_text().splitlines() if x.strip()]
-    rt = Runtime(config.load(), llm=args.llm > 0)
+    rows = read_rows(ROOT / "evals" / "ask_dev.jsonl")
+    rt = Coach(config.load(), llm=args.llm > 0)
     ex = rt.explainer
     right = 0
     for r in rows:
@@ -36,9 +36,10 @@ def main() -> None:
               f"{'' if ok else '   <-- WRONG'}  {r['question'][:60]}")
     print(f"scope accuracy: {right}/{len(rows)}")
     if args.llm:
+        from coach.llm.chat import Message
         from coach.prompts import render
 
-        rt.model.load()
+        rt.chat.load()
         for r in [x for x in rows if x["in_scope"]][: args.llm]:
             t0 = time.perf_counter()
             stream = ex.stream(r["question"], r.get("context"))
@@ -51,7 +52,8 @@ def main() -> None:
             _, points = ex.passages(r["question"], r.get("context"))
             by = "\n".join(p.text for p in points)
             prompt = render("ask_system") + by + r["question"]
-            n_tokens = len(rt.model._model().tokenize(prompt.encode()))  # noqa: SLF001 - measurement only
+            with rt.chat.cache() as cache:
+                n_tokens = len(cache.tokens([Message("user", prompt)]) or ())
             print(f"{r['id']}: first token {first:.1f}s, total {total:.1f}s, ~{n_tokens} prompt tokens, "
                   f"citations {stream.result.citations}, declined {stream.result.declined}\n  {text[:300]}")
 

@@ -20,12 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach import config, metrics, query as Q  # noqa: E402
-from coach.crossencoder import CrossEncoderReranker  # noqa: E402
-from coach.eval_retrieval import CUTS, load_dataset, n_relevant  # noqa: E402
-from coach.rerank import NoopReranker, blend_scores  # noqa: E402
-from coach.rerank_train import DEV_SET, trained_model_dir  # noqa: E402
-from coach.runtime import open_retriever  # noqa: E402
+from coach import config
+from coach.evals import metrics
+from coach.evals.retrieval import CUTS, load_dataset, n_relevant, relevant  # noqa: E402
+from coach.retrieval import query as Q  # noqa: E402
+from coach.retrieval.crossencoder import CrossEncoderReranker  # noqa: E402
+from coach.retrieval.rerank import NoopReranker, blend_scores  # noqa: E402
+from coach.retrieval.rerank_train import DEV_SET, trained_model_dir  # noqa: E402
+from coach.root import Backends, Coach  # noqa: E402
 
 BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -45,11 +47,11 @@ def main() -> None:
     args = ap.parse_args()
     cfg = config.load()
     path = args.model or str(trained_model_dir(cfg))
-    retriever = open_retriever(cfg, reranker=NoopReranker())
+    retriever = Coach(cfg, Backends(reranker=NoopReranker())).retriever
     items = load_dataset(DEV_SET)
     retriever.search("warm up", 1, mode="hybrid", rerank=False)
     cands = [retriever.search(it.query, args.depth, mode="hybrid", rerank=False, context=it.context) for it in items]
-    rels = [[metrics.is_relevant(h.chunk.section, h.chunk.text, it.sections, it.phrase) for h in hs]
+    rels = [[relevant(it, h.chunk.section, h.chunk.text) for h in hs]
             for it, hs in zip(items, cands)]
     nrel = [n_relevant(retriever, it) for it in items]
     variants = [(int(n), q) for n in args.lengths.split(",") for q in (False, True)]

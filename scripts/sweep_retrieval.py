@@ -23,11 +23,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach import fusion, metrics, query as Q  # noqa: E402
-from coach.bm25 import BM25Index  # noqa: E402
-from coach.corpus import load_corpus  # noqa: E402
-from coach.dense import SentenceTransformerEmbedder  # noqa: E402
-from coach.eval_retrieval import load_dataset  # noqa: E402
+from coach.corpus.loader import load_corpus  # noqa: E402
+from coach.evals import metrics
+from coach.evals.retrieval import load_dataset, relevant  # noqa: E402
+from coach.retrieval import fusion
+from coach.retrieval import query as Q  # noqa: E402
+from coach.retrieval.bm25 import BM25Index  # noqa: E402
+from coach.retrieval.embedder import SentenceTransformerEmbedder  # noqa: E402
 
 ITEMS = load_dataset(ROOT / "evals" / "retrieval_dev.jsonl")
 EMB = SentenceTransformerEmbedder()
@@ -62,7 +64,7 @@ def evaluate(max_tokens=170, fuse: Callable | None = None, k1=0.9, b=0.4, resolv
         sims = mat @ v
         dense = {ids[i]: float(sims[i]) for i in np.argsort(-sims)[:50]}
         top = list(fuse(bm.search(text, 50), dense))[:10]
-        rel = [metrics.is_relevant(by_id[i].section, by_id[i].text, it.sections, it.phrase) for i in top]
+        rel = [relevant(it, by_id[i].section, by_id[i].text) for i in top]
         rows.append((metrics.hit_at(rel, 1), metrics.hit_at(rel, 5), metrics.reciprocal_rank(rel)))
     return {name: round(statistics.fmean(r[j] for r in rows), 3) for j, name in enumerate(("hit@1", "hit@5", "mrr@10"))}
 

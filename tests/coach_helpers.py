@@ -1,7 +1,7 @@
 """Shared set-up for the talking-half tests: a retriever over the temp corpus with the fakes."""
 
-from coach import index
-from coach.retrieve import Retriever
+from coach.retrieval import index
+from coach.retrieval.retriever import Retriever
 
 
 def make_retriever(cfg, embedder, store):

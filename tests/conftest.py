@@ -8,6 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from coach import config as config_mod  # noqa: E402
+
 from fakes import HashingEmbedder, MemoryStore  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -92,24 +93,40 @@ def store():
 
 
 @pytest.fixture
-def fake_cli(cfg, monkeypatch, tmp_path):
-    """The CLI on the temp corpus with the fake embedder and in-memory store (shared by both)."""
-    from coach import runtime
+def backends():
+    """The fake embedder and in-memory vector store, handed to the composition root."""
+    from coach.root import Backends
 
+    return Backends(embedder=HashingEmbedder(), vectors=MemoryStore())
+
+
+@pytest.fixture
+def fake_cli(cfg, monkeypatch, tmp_path):
+    """A coach.toml for the temp corpus and data dir, found through $COACH_CONFIG."""
     toml = tmp_path / "coach.toml"
     toml.write_text(f'[paths]\ncorpus_dir = "{cfg.corpus_dir}"\ndata_dir = "{cfg.data_dir}"\n'
                     '[embedder]\nmodel = "fake-hashing"\n')
     monkeypatch.setenv("COACH_CONFIG", str(toml))
     monkeypatch.delenv("COACH_DATA_DIR", raising=False)
-    emb, store = HashingEmbedder(), MemoryStore()
-    monkeypatch.setattr(runtime, "make_embedder", lambda c, show_progress=False: emb)
-    monkeypatch.setattr(runtime, "make_store", lambda c, e: store)
     return tmp_path
+
+
+@pytest.fixture
+def run(fake_cli, backends, capsys):
+    """`run(*argv)`: the CLI with the fake backends injected; returns (exit code, stdout, stderr)."""
+    from coach import cli
+
+    def run(*argv, backends=backends):
+        code = cli.main(list(argv), backends=backends)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 @pytest.fixture
 def db(tmp_path):
     """The SQLite progress store in the temp data dir."""
-    from coach.store import Store
+    from coach.session.store import Store
 
     return Store(tmp_path / "data" / "progress.db")

@@ -1,4 +1,4 @@
-"""A deterministic `coach.practice.Coach` over the test corpus, for the app's fast and browser tests.
+"""A deterministic `coach.session.events.Interviewer` over the test corpus, for the app's fast and browser tests.
 
 It stands in for the interview engine: questions are the corpus's roadmap questions plus one per
 chunk, a grade is the share of the source chunk's words the answer uses, feedback streams in word
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-from coach.practice import Asked, Cited, Ended, Graded, Said, SessionSpec, Skipped
-from coach.store import Citation, GradeRecord, QuestionRef
-from coach.text import tokenize
+from coach.corpus.text import tokenize
+from coach.grading.types import Grade
+from coach.session.events import Asked, Cited, Ended, Graded, Said, SessionSpec, Skipped
+from coach.types import Citation, Question
 
 
 def _pieces(text: str):
@@ -28,7 +29,7 @@ class FakeInterview:
         self.queue = [q for q in pool if q.id not in asked]
         if spec.first is not None:
             self.queue = [spec.first] + [q for q in self.queue if q.id != spec.first.id]
-        self.current: QuestionRef | None = None
+        self.current: Question | None = None
 
     def start(self):
         yield from self._next()
@@ -49,7 +50,7 @@ class FakeInterview:
         if text == "quit":
             yield Ended("quit")
         elif text in ("skip", "next"):
-            if q is not None and text == "skip":
+            if q is not None:
                 yield Skipped(q)
             yield from self._next()
         elif text == "hint" and q is not None:
@@ -71,8 +72,8 @@ class FakeInterview:
             covered = tuple(p for p in points if set(tokenize(p)) & got)
             missing = tuple(p for p in points if p not in covered)
             verdict = "strong" if score >= 7 else "partial" if score >= 4 else "weak"
-            yield Graded(q, text, GradeRecord(min(score, 10.0), verdict, covered, missing, "",
-                                              (self.coach.citation(chunk),)))
+            yield Graded(q, text, Grade(min(score, 10.0), verdict, covered, missing, (chunk.section,),
+                                        (self.coach.citation(chunk),)))
             feedback = self.coach.feedback(q, text)
             for p in _pieces(feedback):
                 yield Said(p, "feedback")
@@ -86,18 +87,18 @@ class FakeCoach:
         self.corpus = corpus
         self.model = model  # a ScriptedChatModel, or None for canned feedback
         self.chunks = {c.section: c for c in reversed(corpus.chunks)}
-        qs = [QuestionRef(q.id, q.text, q.section, None, "roadmap") for q in corpus.questions]
+        qs = [Question(q.id, q.text, q.section, None, "roadmap") for q in corpus.questions]
         for c in corpus.chunks:
             qid = f"gen:{c.section}"
             if c.section in self.chunks and all(q.id != qid for q in qs):
-                qs.append(QuestionRef(qid, f"What do you know about {c.title}?", c.section, c.level or 0,
+                qs.append(Question(qid, f"What do you know about {c.title}?", c.section, c.level or 0,
                                       "generated"))
         self.questions = qs
         self.progress_calls: list[tuple[float, str]] = []
         self.specs: list[SessionSpec] = []
-        self.typed: list[tuple[QuestionRef | None, str]] = []  # what the interviews were sent as typed
+        self.typed: list[tuple[Question | None, str]] = []  # what the interviews were sent as typed
 
-    def chunk_for(self, q: QuestionRef):
+    def chunk_for(self, q: Question):
         if q.section in self.chunks:
             return self.chunks[q.section]
         return next(c for s, c in self.chunks.items() if s.startswith(q.section + ".") or s == q.section.split(".")[0]) \
@@ -109,7 +110,7 @@ class FakeCoach:
     def feedback(self, q, answer) -> str:
         if self.model is None:
             return "Good start: name the states and say why each exists."
-        from coach.llm import Message
+        from coach.llm.chat import Message
 
         return "".join(self.model.stream([Message("system", "Give feedback."),
                                           Message("user", f"Q: {q.text}\nA: {answer}")]))

@@ -6,7 +6,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 
-from coach.text import tokenize
+from coach.corpus.text import tokenize
 
 
 class HashingEmbedder:
@@ -23,7 +23,7 @@ class HashingEmbedder:
         return [self._vector(t) for t in texts]
 
     def token_vectors(self, texts: Sequence[str]):
-        """One hashed vector per token (`coach.maxsim.TokenEmbedder`): equal words, equal rows."""
+        """One hashed vector per token (`coach.retrieval.maxsim.TokenEmbedder`): equal words, equal rows."""
         import numpy as np
 
         self.token_calls.append(list(texts))
@@ -112,7 +112,7 @@ class ScriptedChatModel:
 
     def complete(self, messages, schema=None, *, max_tokens=512) -> str:
         if schema is not None:
-            from coach.llm import check_schema
+            from coach.llm.chat import check_schema
 
             check_schema(schema)
         return self._next(messages, schema)

@@ -4,8 +4,9 @@ import random
 
 import pytest
 
-from coach.bank import QuestionBank, bank_path, valid_question
 from coach.errors import UnknownSectionError
+from coach.session.bank import QuestionBank, bank_path, valid_question
+
 from coach_helpers import make_retriever
 from fakes import ScriptedChatModel
 

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from coach.bm25 import BM25Index
-from coach.text import tokenize
+from coach.corpus.text import tokenize
+from coach.retrieval.bm25 import BM25Index
 
 DOCS = {
     "d1": "TIME_WAIT holds the socket after close",

@@ -22,20 +22,20 @@ ANSWER = ("The initiator sends FIN and enters FIN_WAIT_1; the receiver ACKs and 
 
 
 @pytest.fixture
-def fake_app(cfg, embedder, store, tmp_path):
-    """The app on the real interview engine over fakes (hashing embedder, in-memory vectors,
+def fake_app(cfg, backends, tmp_path):
+    """The app on the real composition root over fakes (hashing embedder, in-memory vectors,
     scripted chat model), served on a free loopback port in this process."""
-    from coach import ui
-    from coach.backend import Engine, RealCoach
-    from coach.store import Store
-    from coach_helpers import make_retriever
+    from dataclasses import replace
+
+    from coach.app import layout as ui
+    from coach.root import Coach
+
     from fakes import ScriptedChatModel
 
-    retriever = make_retriever(cfg, embedder, store)
-    model = ScriptedChatModel([_reply] * 500)
-    coach = RealCoach(cfg, Engine.build(retriever, model, cfg.data_dir / "bank" / "questions.json"), background=False, seed=SEED)
-    db = Store(tmp_path / "data" / "progress.db")
-    app = ui.build_app(db, coach, retriever.corpus.sections)
+    coach = Coach(cfg, replace(backends, chat=ScriptedChatModel([_reply] * 500)), seed=SEED)
+    coach.index()
+    db = coach.db
+    app = ui.build_app(db, coach, coach.retriever.corpus.sections)
     port = free_port()
     app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                        theme=ui.THEME, css=ui.CSS, ssr_mode=False, footer_links=[])
@@ -115,11 +115,10 @@ def test_real_model_in_the_browser(tmp_path):
     (read ahead while typed) in <tmp>/timings.json."""
     from playwright.sync_api import expect
 
-    from coach.backend import load_sections
     from coach.config import load
+    from coach.root import Coach
 
-    cfg = load()
-    label = next(f"{s.id} · {s.title}" for s in load_sections(cfg) if s.id == "3.1")
+    label = next(f"{s.id} · {s.title}" for s in Coach(load()).corpus().sections if s.id == "3.1")
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "OMP_WAIT_POLICY": "passive"}

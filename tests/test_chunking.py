@@ -1,5 +1,5 @@
-from coach.chunking import pack_blocks, parse_heading, parse_markdown, split_blocks
-from coach.corpus import load_corpus
+from coach.corpus.loader import load_corpus
+from coach.corpus.markdown import pack_blocks, parse_heading, parse_markdown, split_blocks
 
 
 def test_section_ids_on_tricky_headings():
@@ -92,8 +92,8 @@ def test_chunk_ids_are_stable_and_content_addressed(corpus_dir):
 def test_real_roadmap_counts():
     from pathlib import Path
 
-    from coach.chunking import estimate_tokens
     from coach.config import ChunkingConfig
+    from coach.corpus.markdown import estimate_tokens
 
     bound = ChunkingConfig().max_tokens
     corpus = load_corpus(Path(__file__).parent.parent / "corpus", bound)

@@ -14,27 +14,21 @@ def env(fake_cli):
     return fake_cli
 
 
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_missing_index_message_and_exit_code(env, capsys):
-    code, out, err = run(capsys, "search", "dns")
+def test_missing_index_message_and_exit_code(env, capsys, run):
+    code, out, err = run("search", "dns")
     assert code == 1 and 'index not built: run "coach index"' in err and "Traceback" not in err
 
 
-def test_index_then_noop(env, capsys):
-    code, out, _ = run(capsys, "index")
+def test_index_then_noop(env, capsys, run):
+    code, out, _ = run("index")
     assert code == 0 and "indexed" in out
-    code, out, _ = run(capsys, "index")
+    code, out, _ = run("index")
     assert code == 0 and "up to date" in out
 
 
-def test_search_json_shape(env, capsys):
-    run(capsys, "index")
-    code, out, _ = run(capsys, "search", "CLOSE_WAIT", "-k", "2", "--json")
+def test_search_json_shape(env, capsys, run):
+    run("index")
+    code, out, _ = run("search", "CLOSE_WAIT", "-k", "2", "--json")
     data = json.loads(out)
     assert code == 0 and len(data["hits"]) == 2
     assert set(data["hits"][0]) == {"chunk_id", "section", "title", "heading_path", "text", "score"}
@@ -42,8 +36,8 @@ def test_search_json_shape(env, capsys):
     assert data["hits"][0]["heading_path"].startswith("Section 1 — Networking > 1.1 TCP Deep Dive")
 
 
-def test_batch_contract_and_bad_lines(env, capsys, tmp_path):
-    run(capsys, "index")
+def test_batch_contract_and_bad_lines(env, capsys, tmp_path, run):
+    run("index")
     f = tmp_path / "q.jsonl"
     f.write_text('{"id": "a", "query": "oom_score_adj"}\n'
                  '{"id": "b", "query": "how do I tune that?", "context": "TIME_WAIT on TCP"}\n'
@@ -51,7 +45,7 @@ def test_batch_contract_and_bad_lines(env, capsys, tmp_path):
                  '{"id": "d"}\n'
                  '\n'
                  '{"id": 5, "query": "stub resolver"}\n')
-    code, out, _ = run(capsys, "search", "--batch", str(f), "--json", "-k", "3")
+    code, out, _ = run("search", "--batch", str(f), "--json", "-k", "3")
     lines = [json.loads(x) for x in out.splitlines()]
     assert code == 0
     assert [x["id"] for x in lines] == ["a", "b", "line-3", "d", "5"]
@@ -61,34 +55,34 @@ def test_batch_contract_and_bad_lines(env, capsys, tmp_path):
     assert len(lines[4]["hits"]) == 3
 
 
-def test_human_output_emphasises_terms(env, capsys):
-    run(capsys, "index")
-    code, out, _ = run(capsys, "search", "oom_score_adj", "--no-rerank")
+def test_human_output_emphasises_terms(env, capsys, run):
+    run("index")
+    code, out, _ = run("search", "oom_score_adj", "--no-rerank")
     assert code == 0 and "[2.1] Memory" in out and "**oom_score_adj**" in out
 
 
-def test_usage_errors_exit_2(env, capsys, tmp_path):
-    run(capsys, "index")
-    assert run(capsys, "search")[0] == 2
-    assert run(capsys, "search", "x", "-k", "0")[0] == 2
-    assert run(capsys, "search", "--batch", str(tmp_path / "nope.jsonl"), "--json")[0] == 2
+def test_usage_errors_exit_2(env, capsys, tmp_path, run):
+    run("index")
+    assert run("search")[0] == 2
+    assert run("search", "x", "-k", "0")[0] == 2
+    assert run("search", "--batch", str(tmp_path / "nope.jsonl"), "--json")[0] == 2
     with pytest.raises(SystemExit) as e:
         cli.main(["search", "x", "--mode", "magic"])
     assert e.value.code == 2
 
 
-def test_sections_and_questions(env, capsys):
-    code, out, _ = run(capsys, "sections", "--json")
+def test_sections_and_questions(env, capsys, run):
+    code, out, _ = run("sections", "--json")
     ids = [s["id"] for s in json.loads(out)]
     assert code == 0 and ids[:4] == ["1", "1.1", "1.2", "1.3"]
-    code, out, _ = run(capsys, "questions", "--section", "1", "--json")
+    code, out, _ = run("questions", "--section", "1", "--json")
     assert [q["id"] for q in json.loads(out)] == ["1.3#1", "1.3#2"]
 
 
-def test_bad_config_is_reported(env, capsys, tmp_path, monkeypatch):
+def test_bad_config_is_reported(env, capsys, tmp_path, monkeypatch, run):
     bad = tmp_path / "bad.toml"
     bad.write_text("[retrieval]\nfusion = 3\n")
-    code, _, err = run(capsys, "--config", str(bad), "sections")
+    code, _, err = run("--config", str(bad), "sections")
     assert code == 2 and "retrieval.fusion" in err
 
 
@@ -102,16 +96,16 @@ def test_help_is_light():
     assert out.strip().splitlines()[-1] == "[]"
 
 
-def test_rerank_train_passes_chosen_settings_and_rejects_bad_ones(env, capsys, monkeypatch, tmp_path):
-    import coach.rerank_train as rt
+def test_rerank_train_passes_chosen_settings_and_rejects_bad_ones(env, capsys, monkeypatch, tmp_path, run):
+    import coach.retrieval.rerank_train as rt
 
-    run(capsys, "index")
+    run("index")
     seen = []
     monkeypatch.setattr(rt, "train", lambda cfg, retriever, s, **kw: seen.append(s) or tmp_path / "m")
-    code, out, err = run(capsys, "rerank", "train", "--epochs", "2", "--lr", "1e-4")
+    code, out, err = run("rerank", "train", "--epochs", "2", "--lr", "1e-4")
     assert code == 0 and out.strip() == str(tmp_path / "m") and "reranker.model" in err
     assert (seen[0].epochs, seen[0].lr, seen[0].layers) == (2, 1e-4, rt.TrainSettings().layers)
-    code, _, _ = run(capsys, "rerank", "train")
+    code, _, _ = run("rerank", "train")
     assert code == 0 and seen[1] == rt.TrainSettings()
-    code, _, err = run(capsys, "rerank", "train", "--layers", "0")
+    code, _, err = run("rerank", "train", "--layers", "0")
     assert code == 2 and "must be positive" in err and len(seen) == 2

@@ -2,10 +2,12 @@
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
-from coach import cli, llm
+from coach import cli
+
 from coach_helpers import OFF_TOPIC, STRONG_TCP
 from fakes import ScriptedChatModel
 
@@ -22,27 +24,30 @@ def reply(messages, schema):
 
 
 @pytest.fixture
-def env(fake_cli, monkeypatch, capsys):
+def env(fake_cli, backends, capsys):
     tmp_path = fake_cli
     model = ScriptedChatModel([reply] * 500)
-    loads = []
-    monkeypatch.setattr(llm, "make_chat_model", lambda c, progress=None: loads.append(1) or model)
-    assert cli.main(["index"]) == 0
+    injected = replace(backends, chat=model)
+    assert cli.main(["index"], backends=injected) == 0
     capsys.readouterr()
-    return {"dir": tmp_path, "model": model, "loads": loads}
+    return {"dir": tmp_path, "model": model, "backends": injected}
 
 
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+@pytest.fixture
+def run(env, capsys):
+    def run(*argv):
+        code = cli.main(list(argv), backends=env["backends"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 def lines(out):
     return [json.loads(x) for x in out.splitlines() if x.strip()]
 
 
-def test_grade_batch_contract_with_bad_lines(env, capsys):
+def test_grade_batch_contract_with_bad_lines(env, capsys, run):
     f = env["dir"] / "g.jsonl"
     rows = [{"id": "strong", "question": "Explain the TCP 4-way teardown and TIME_WAIT.", "answer": STRONG_TCP},
             {"id": "empty", "question": "Explain TIME_WAIT.", "answer": ""},
@@ -56,7 +61,7 @@ def test_grade_batch_contract_with_bad_lines(env, capsys):
             {"id": "noquestion", "question": "  ", "answer": "x"},
             {"id": 7, "question": "Explain TIME_WAIT.", "answer": 12}]
     f.write_text("".join(json.dumps(r) + "\n" for r in rows) + "this is not json\n")
-    code, out, err = run(capsys, "grade", "--batch", str(f), "--json")
+    code, out, err = run("grade", "--batch", str(f), "--json")
     got = {x["id"]: x for x in lines(out)}
     assert code == 0 and list(got) == ["strong", "empty", "ws", "nul", "huge", "emoji", "inject", "noanswer",
                                        "noquestion", "7", "line-11"]
@@ -69,37 +74,36 @@ def test_grade_batch_contract_with_bad_lines(env, capsys):
     assert got["strong"]["citations"] and got["strong"]["citations"][0] == "1.1"
     for key in ("noanswer", "noquestion", "7", "line-11"):
         assert set(got[key]) == {"id", "error"}
-    assert len(env["loads"]) == 1  # one model load for the whole batch
 
 
-def test_grade_single_json_and_human(env, capsys):
-    code, out, _ = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--json")
+def test_grade_single_json_and_human(env, capsys, run):
+    code, out, _ = run("grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--json")
     assert code == 0 and set(json.loads(out)) == GRADE_KEYS - {"id"}
-    code, out, _ = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", "")
+    code, out, _ = run("grade", "--question", "Explain TIME_WAIT.", "--answer", "")
     assert code == 0 and out.startswith("score: 0/10 (empty)") and "feedback:" in out
 
 
-def test_grading_with_the_fast_profile_says_it_grades_badly(env, capsys):
+def test_grading_with_the_fast_profile_says_it_grades_badly(env, capsys, run):
     toml = env["dir"] / "coach.toml"
-    _, _, err = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP)
+    _, _, err = run("grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP)
     assert "fast profile" not in err
     toml.write_text(toml.read_text() + '[llm]\nprofile = "fast"\n')
-    code, out, err = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--json")
+    code, out, err = run("grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--json")
     assert code == 0 and set(json.loads(out)) == GRADE_KEYS - {"id"}  # stdout stays the contract
     assert err.count("the fast profile (0.5B) answers") == 1
-    _, _, err = run(capsys, "grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--no-llm")
+    _, _, err = run("grade", "--question", "Explain TIME_WAIT.", "--answer", STRONG_TCP, "--no-llm")
     assert "fast profile" not in err  # no model grades
 
 
-def test_grade_usage_errors(env, capsys):
-    assert run(capsys, "grade", "--answer", "x")[0] == 2
-    assert run(capsys, "grade", "--question", "q")[0] == 2
-    assert run(capsys, "grade", "--batch", str(env["dir"] / "missing.jsonl"), "--json")[0] == 2
-    code, _, err = run(capsys, "grade", "--batch", str(env["dir"] / "x.jsonl"))
+def test_grade_usage_errors(env, capsys, run):
+    assert run("grade", "--answer", "x")[0] == 2
+    assert run("grade", "--question", "q")[0] == 2
+    assert run("grade", "--batch", str(env["dir"] / "missing.jsonl"), "--json")[0] == 2
+    code, _, err = run("grade", "--batch", str(env["dir"] / "x.jsonl"))
     assert code == 2 and "--json" in err and "Traceback" not in err
 
 
-def test_ask_batch_contract(env, capsys):
+def test_ask_batch_contract(env, capsys, run):
     f = env["dir"] / "a.jsonl"
     f.write_text('{"id": "in", "question": "Why does TIME_WAIT exist?"}\n'
                  '{"id": "ctx", "question": "and how do I tune that?", "context": "Why does TIME_WAIT exist?"}\n'
@@ -107,7 +111,7 @@ def test_ask_batch_contract(env, capsys):
                  '{"id": "poem", "question": "Write a poem about the sea"}\n'
                  '{"id": "bad", "context": "x"}\n'
                  '{"id": "badctx", "question": "TIME_WAIT?", "context": 5}\n')
-    code, out, _ = run(capsys, "ask", "--batch", str(f), "--json")
+    code, out, _ = run("ask", "--batch", str(f), "--json")
     got = {x["id"]: x for x in lines(out)}
     assert code == 0 and list(got) == ["in", "ctx", "out", "poem", "bad", "badctx"]
     for key in ("in", "ctx", "out", "poem"):
@@ -118,42 +122,42 @@ def test_ask_batch_contract(env, capsys):
         assert set(got[key]) == {"id", "error"}
 
 
-def test_ask_streams_to_the_terminal(env, capsys):
-    code, out, _ = run(capsys, "ask", "What is the capital of France?")
+def test_ask_streams_to_the_terminal(env, capsys, run):
+    code, out, _ = run("ask", "What is the capital of France?")
     assert code == 0 and "outside what the roadmap covers" in out
-    assert run(capsys, "ask")[0] == 2
+    assert run("ask")[0] == 2
 
 
-def test_interview_json_first_question_and_exit_0(env, capsys, monkeypatch):
+def test_interview_json_first_question_and_exit_0(env, capsys, monkeypatch, run):
     import io
     import sys
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    code, out, err = run(capsys, "interview", "--section", "1", "--json")
+    code, out, err = run("interview", "--section", "1", "--json")
     q = json.loads(out)
     assert code == 0 and set(q) == {"question", "section", "level"} and q["section"].startswith("1")
-    assert q["level"] in (0, 1, 2) and env["loads"] == []  # no model needed to ask the first question
+    assert q["level"] in (0, 1, 2) and env["model"].calls == []  # no model needed to ask the first question
 
 
 @pytest.mark.parametrize("section", ["kubernetes networking", "9.9", "cooking"])
-def test_interview_unknown_section_exits_2_with_the_list(env, capsys, section):
-    code, out, err = run(capsys, "interview", "--section", section, "--json")
+def test_interview_unknown_section_exits_2_with_the_list(env, capsys, section, run):
+    code, out, err = run("interview", "--section", section, "--json")
     assert code == 2 and out == "" and "unknown section" in err and "1 Networking" in err and "Traceback" not in err
 
 
-def test_interview_json_session_over_stdin_survives_bad_input(env, capsys, monkeypatch):
+def test_interview_json_session_over_stdin_survives_bad_input(env, capsys, monkeypatch, run):
     import io
     import sys
 
     script = ["hint", "", "\x00\x00", "🙂 שלום", "x" * 200_000, STRONG_TCP, "explain", "skip", "quit"]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(script) + "\n"))
-    code, out, err = run(capsys, "interview", "--section", "1", "--json", "--seed", "3")
+    code, out, err = run("interview", "--section", "1", "--json", "--seed", "3")
     recs = lines(out)
     assert code == 0 and set(recs[0]) == {"question", "section", "level"}
     kinds = [r["kind"] for r in recs[1:]]
     assert kinds[0] == "hint" and kinds[-1] == "done" and "error" not in kinds
     assert any("grade" in r for r in recs[1:])
-    from coach.store import Store
+    from coach.session.store import Store
 
     stored = Store(env["dir"] / "data" / "progress.db")
     (summary,) = stored.sessions()
@@ -164,47 +168,47 @@ def test_interview_json_session_over_stdin_survives_bad_input(env, capsys, monke
     assert "notice" in kinds  # a blank line asks again instead of burning the question
 
 
-def test_interview_level_generates_when_the_bank_has_none(env, capsys, monkeypatch):
+def test_interview_level_generates_when_the_bank_has_none(env, capsys, monkeypatch, run):
     import io
     import sys
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    code, out, _ = run(capsys, "interview", "--section", "2", "--level", "0", "--json")
+    code, out, _ = run("interview", "--section", "2", "--level", "0", "--json")
     q = json.loads(out)
     assert code == 0 and q == {"question": "How does the OOM killer choose which process to kill?",
                                "section": "2.1", "level": 0}
 
 
-def test_interview_in_the_terminal_with_piped_input(env, capsys, monkeypatch):
+def test_interview_in_the_terminal_with_piped_input(env, capsys, monkeypatch, run):
     import io
     import sys
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("hint\n" + STRONG_TCP + "\nnext\n"))
-    code, out, err = run(capsys, "interview", "--section", "1")
+    code, out, err = run("interview", "--section", "1")
     assert code == 0 and "Hint:" in out and "score:" in out and "Traceback" not in err
     sid = re.search(r"session (\S+) saved: coach interview --resume", out).group(1)
 
     # the terminal closes mid-session; --resume asks the pending question again and goes on
-    from coach.store import Store
+    from coach.session.store import Store
 
     stored = Store(env["dir"] / "data" / "progress.db")
     pending = stored.session(sid).pending
     assert pending is not None and len(stored.turns(sid)) == 2  # the graded answer, then "next"
     monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
-    code, out, err = run(capsys, "interview", "--resume")
+    code, out, err = run("interview", "--resume")
     assert code == 0 and f"Resuming session {sid}" in out and pending.text in out
     assert stored.session(sid).status == "finished"
-    code, _, err = run(capsys, "interview", "--resume")
+    code, _, err = run("interview", "--resume")
     assert code == 2 and "no open session" in err
 
 
-def test_eval_grading_reports_the_metrics(env, capsys):
+def test_eval_grading_reports_the_metrics(env, capsys, run):
     f = env["dir"] / "dev.jsonl"
     f.write_text(json.dumps({"id": "g1", "section": "1.1", "question": "Explain the TCP 4-way teardown and TIME_WAIT.",
                              "strong": STRONG_TCP, "partial": "The initiator sends FIN first.",
                              "wrong": "TIME_WAIT is where the server waits for the first SYN.",
                              "off_topic": OFF_TOPIC}) + "\n")
-    code, out, err = run(capsys, "eval", "grading", "--dataset", str(f), "--json")
+    code, out, err = run("eval", "grading", "--dataset", str(f), "--json")
     res = json.loads(out)["grading"]
     assert code == 0 and set(res["metrics"]) == {"ordering_accuracy", "band_accuracy", "no_parse_failures"}
     m = res["result"]["all"]
@@ -212,15 +216,15 @@ def test_eval_grading_reports_the_metrics(env, capsys):
     assert res["result"]["even (check)"]["mean_score"] == {}  # no item there: no mean, not a 0.0
 
 
-def test_eval_grading_checks_a_concise_answer_apart_from_the_four_kinds(env, capsys):
+def test_eval_grading_checks_a_concise_answer_apart_from_the_four_kinds(env, capsys, run):
     f = env["dir"] / "dev.jsonl"
     row = {"id": "g1", "section": "1.1", "question": "Explain the TCP 4-way teardown and TIME_WAIT.",
            "strong": STRONG_TCP, "partial": "The initiator sends FIN first.",
            "wrong": "TIME_WAIT is where the server waits for the first SYN.", "off_topic": OFF_TOPIC}
     f.write_text(json.dumps(row) + "\n")
-    four = json.loads(run(capsys, "eval", "grading", "--dataset", str(f), "--json")[1])["grading"]["result"]
+    four = json.loads(run("eval", "grading", "--dataset", str(f), "--json")[1])["grading"]["result"]
     f.write_text(json.dumps({**row, "concise": "Both sides send FIN and ACK; TIME_WAIT holds the port 2*MSL."}) + "\n")
-    code, out, _ = run(capsys, "eval", "grading", "--dataset", str(f), "--json")
+    code, out, _ = run("eval", "grading", "--dataset", str(f), "--json")
     five = json.loads(out)["grading"]["result"]
     m = five["all"]
     assert code == 0 and m["answers"] == 5 and "concise" in m["mean_score"]
@@ -232,11 +236,11 @@ def test_eval_grading_checks_a_concise_answer_apart_from_the_four_kinds(env, cap
     assert "concise_band" not in four["all"] and "concise" not in four["all"]["mean_score"]
 
 
-def test_grading_gate_fails_when_the_rubric_loses_the_retrieved_passages(env, capsys, monkeypatch):
+def test_grading_gate_fails_when_the_rubric_loses_the_retrieved_passages(env, capsys, monkeypatch, run):
     """The CI gate on the grading suite: passes on its own baseline, fails on a planted regression
     (the grader no longer sees the retrieved passages, so it has no key points to grade against)."""
-    from coach import evalkit
-    from coach.grading import Grader
+    from coach.evals import kit as evalkit
+    from coach.grading.rubric import Rubrics
 
     monkeypatch.setattr(evalkit, "BASELINE_DIR", env["dir"] / "baselines")
     f = env["dir"] / "dev.jsonl"
@@ -244,12 +248,12 @@ def test_grading_gate_fails_when_the_rubric_loses_the_retrieved_passages(env, ca
                              "strong": STRONG_TCP, "partial": "The initiator sends FIN and enters FIN_WAIT_1 first.",
                              "wrong": "TIME_WAIT is where the server waits for the first SYN.",
                              "off_topic": OFF_TOPIC}) + "\n")
-    assert run(capsys, "eval", "grading", "--dataset", str(f), "--update-baseline")[0] == 0
+    assert run("eval", "grading", "--dataset", str(f), "--update-baseline")[0] == 0
     base = json.loads((env["dir"] / "baselines" / "grading.json").read_text())["metrics"]
     assert base["ordering_accuracy"] > 0 and base["band_accuracy"] > 0
-    code, _, err = run(capsys, "eval", "grading", "--dataset", str(f), "--gate")
+    code, _, err = run("eval", "grading", "--dataset", str(f), "--gate")
     assert code == 0 and "no regression" in err
 
-    monkeypatch.setattr(Grader, "passages", lambda self, question, chunk_ids=(): [])
-    code, _, err = run(capsys, "eval", "grading", "--dataset", str(f), "--gate")
+    monkeypatch.setattr(Rubrics, "passages", lambda self, question, chunk_ids=(): [])
+    code, _, err = run("eval", "grading", "--dataset", str(f), "--gate")
     assert code == 1 and "REGRESSION grading:" in err

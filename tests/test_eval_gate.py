@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from coach import cli, evalkit, query
+from coach import cli
+from coach.evals import kit as evalkit
+from coach.retrieval import query
 
 DATASET = [
     {"id": "q1", "query": "oom_score_adj victim", "kind": "keyword", "sections": ["2.1"], "phrase": "OOM killer"},
@@ -18,43 +20,49 @@ DATASET = [
 
 
 @pytest.fixture
-def env(fake_cli, monkeypatch):
+def main(backends):
+    """`coach` with the fake backends."""
+    return lambda argv: cli.main(argv, backends=backends)
+
+
+@pytest.fixture
+def env(fake_cli, monkeypatch, main):
     tmp_path = fake_cli
     monkeypatch.setattr(evalkit, "BASELINE_DIR", tmp_path / "baselines")
     data = tmp_path / "dev.jsonl"
     data.write_text("\n".join(json.dumps(d) for d in DATASET) + "\n")
-    assert cli.main(["index"]) == 0
+    assert main(["index"]) == 0
     return tmp_path, data
 
 
-def test_gate_passes_on_the_baseline_and_fails_on_a_planted_regression(env, capsys, monkeypatch):
+def test_gate_passes_on_the_baseline_and_fails_on_a_planted_regression(env, capsys, monkeypatch, main):
     tmp, data = env
-    assert cli.main(["eval", "retrieval", "--dataset", str(data), "--update-baseline", "--json"]) == 0
+    assert main(["eval", "retrieval", "--dataset", str(data), "--update-baseline", "--json"]) == 0
     baseline = json.loads((tmp / "baselines" / "retrieval.json").read_text())
     assert baseline["metrics"]["hybrid.hit@1"] == 1.0
     capsys.readouterr()
-    assert cli.main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 0
+    assert main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 0
     assert "no regression" in capsys.readouterr().err
 
     # planted regression: follow-ups lose the previous turn (as if a change dropped the context)
     monkeypatch.setattr(query, "CONTEXT_WORDS", 0)
-    assert cli.main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 1
+    assert main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 1
     err = capsys.readouterr().err
     assert "REGRESSION retrieval: hybrid.hit@1" in err
 
 
-def test_gate_needs_a_baseline_measured_the_same_way(env, capsys):
+def test_gate_needs_a_baseline_measured_the_same_way(env, capsys, main):
     tmp, data = env
-    assert cli.main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 2
+    assert main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 2
     assert "no baseline" in capsys.readouterr().err
-    cli.main(["eval", "retrieval", "--dataset", str(data), "--update-baseline", "--limit", "2"])
-    assert cli.main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 2
+    main(["eval", "retrieval", "--dataset", str(data), "--update-baseline", "--limit", "2"])
+    assert main(["eval", "retrieval", "--dataset", str(data), "--gate"]) == 2
 
 
-def test_results_and_report_are_written(env, capsys):
+def test_results_and_report_are_written(env, capsys, main):
     tmp, data = env
     report = tmp / "out" / "report.md"
-    assert cli.main(["eval", "retrieval", "--dataset", str(data), "--report", str(report)]) == 0
+    assert main(["eval", "retrieval", "--dataset", str(data), "--report", str(report)]) == 0
     text = report.read_text()
     assert "| hybrid |" in text and "![Retrieval hit@5 per query kind](report-1.png)" in text
     assert (tmp / "out" / "report-1.png").read_bytes()[:4] == b"\x89PNG"

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from coach import eval_ragas as er
 from coach.errors import UsageError
-from coach.evalkit import compare
+from coach.evals import ragas as er
+from coach.evals.kit import compare
 
 
 def _sample(i, section="1.1", answer="an answer"):
@@ -108,12 +108,12 @@ def test_markdown_and_charts_show_failures():
     assert charts[1].labels == ["1.1"]
 
 
-def test_run_suite_with_fakes(cfg, embedder, store, tmp_path):
-    from coach.index import build_index
-    from coach.runtime import open_retriever
+def test_run_suite_with_fakes(cfg, backends, tmp_path):
+    from coach.root import Coach
 
-    build_index(cfg, embedder, store)
-    retriever = open_retriever(cfg, embedder=embedder, store=store)
+    root = Coach(cfg, backends)
+    root.index()
+    retriever = root.retriever
     data = tmp_path / "r.jsonl"
     data.write_text("\n".join(json.dumps({"id": f"q{i}", "question": q, "reference": "ref"}) for i, q in
                               enumerate(["Why does TIME_WAIT exist?", "How does DNS resolution work?"])))
@@ -125,7 +125,7 @@ def test_run_suite_with_fakes(cfg, embedder, store, tmp_path):
             raise RuntimeError("unparseable")
         return 0.8
 
-    run = er.run_suite(cfg, dataset=str(data), retriever=retriever, scorer=scorer,
+    run = er.run_suite(root, dataset=str(data), scorer=scorer,
                        answerer=lambda q, ctx: f"{len(ctx)} passages")
     assert run.suite == "ragas" and len(calls) == 8
     assert run.result["answers"][0]["answer"] == f"{min(er.K, len(retriever.chunks))} passages"
@@ -145,21 +145,14 @@ def test_grounded_answerer_numbers_the_passages():
 
 
 def test_importing_the_suite_does_not_import_ragas():
-    code = "import coach, coach.eval_ragas, coach.commands, sys; print('ragas' in sys.modules)"
+    code = "import coach, coach.evals.ragas, coach.cli, sys; print('ragas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_cli_accepts_ragas():
     from coach.cli import build_parser
-    from coach.commands import SUITES
+    from coach.cli.evals import _suites
 
     assert build_parser().parse_args(["eval", "ragas", "--limit", "1"]).suite == "ragas"
-    assert SUITES["ragas"] == "coach.eval_ragas:run_suite"
-
-
-def test_docstring_examples():
-    import doctest
-
-    result = doctest.testmod(er)
-    assert result.attempted > 0 and result.failed == 0
+    assert _suites()["ragas"] is er.run_suite

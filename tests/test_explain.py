@@ -2,7 +2,8 @@
 
 import pytest
 
-from coach.explain import DECLINE_TEXT, Explainer, Thresholds, decide
+from coach.ask.explainer import DECLINE_TEXT, Explainer, Thresholds, decide
+
 from coach_helpers import make_retriever
 from fakes import ScriptedChatModel
 

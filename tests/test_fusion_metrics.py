@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from coach import fusion, metrics
+from coach.evals import metrics
+from coach.retrieval import fusion
 
 
 def test_rrf_matches_a_hand_computed_table():

@@ -11,7 +11,7 @@ import pytest
 
 from coach import config
 from coach.errors import CoachError
-from coach.llm import Message, complete_json
+from coach.llm.chat import Message, complete_json
 
 pytestmark = pytest.mark.slow
 DEV = Path(__file__).resolve().parent.parent / "evals" / "grading_dev.jsonl"
@@ -20,17 +20,16 @@ DEV = Path(__file__).resolve().parent.parent / "evals" / "grading_dev.jsonl"
 @pytest.fixture(scope="module")
 def rt():
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-    from coach.commands_coach import Runtime
+    from coach.root import Coach
 
-    r = Runtime(config.load())
+    r = Coach(config.load())
     try:
         r.retriever
-        r.model
+        r.chat
     except CoachError as e:
         pytest.skip(f"needs the index and the default model: {e}")
     yield r
-    if hasattr(r.model, "close"):
-        r.model.close()
+    r.chat.close()
 
 
 def dev_item(item_id):
@@ -38,9 +37,9 @@ def dev_item(item_id):
 
 
 def test_schema_constrained_verdict_parses(rt):
-    from coach.judge import YES_NO
+    from coach.llm.judge import YES_NO
 
-    reply = complete_json(rt.model, [Message("user", "Is TCP connection-oriented? Answer yes or no.")], YES_NO,
+    reply = complete_json(rt.chat, [Message("user", "Is TCP connection-oriented? Answer yes or no.")], YES_NO,
                           max_tokens=12)
     assert reply["verdict"] in ("yes", "no")
 
@@ -58,7 +57,7 @@ def test_strong_scores_above_wrong_with_no_parse_failures(rt, item_id):
 def test_a_grade_prepared_while_the_user_types_equals_a_cold_one(rt):
     row = dev_item("g012")
     cold = rt.grader.grade(row["question"], row["partial"])
-    rt.model.complete([Message("user", "Say hi.")], max_tokens=4)  # the KV cache now holds something else
+    rt.chat.complete([Message("user", "Say hi.")], max_tokens=4)  # the KV cache now holds something else
     rt.grader.prepare(row["question"])
     prepared = rt.grader.grade(row["question"], row["partial"])
     assert cold.llm_calls > 0 and [p.llm for p in prepared.points] == [p.llm for p in cold.points]

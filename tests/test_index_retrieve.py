@@ -1,9 +1,10 @@
 import pytest
 
-from coach import index
 from coach.config import from_dict
 from coach.errors import EmbedderMismatchError, IndexNotBuiltError, UsageError
-from coach.retrieve import Retriever
+from coach.retrieval import index
+from coach.retrieval.retriever import Retriever
+
 from fakes import HashingEmbedder, MemoryStore, OverlapReranker
 
 
@@ -77,7 +78,7 @@ def test_each_mode_finds_the_passage(retriever, mode):
 def test_hybrid_score_is_the_configured_fusion_of_both_lists(cfg, embedder, store, fusion_name):
     import dataclasses
 
-    from coach import fusion
+    from coach.retrieval import fusion
 
     build(cfg, embedder, store)
     rcfg = dataclasses.replace(cfg.retrieval, fusion=fusion_name, alpha=0.3)

@@ -1,4 +1,4 @@
-"""`coach.judge.LlamaJudge` over a fake llama.cpp handle: P(yes) from the first token's logits, the
+"""`coach.llm.llama_judge.LlamaJudge` over a fake llama.cpp handle: P(yes) from the first token's logits, the
 prompt head evaluated ahead of time (`prefill`) is used once, and only while nothing else ran, and
 the answer typed so far is read ahead in whole blocks on the grid a cold grade's batch starts."""
 
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from coach.judge import LlamaJudge
-from coach.llm import LlamaCppChatModel, Message
+from coach.llm.chat import Message
+from coach.llm.llama import LlamaCppChatModel
+from coach.llm.llama_judge import LlamaJudge
 
 VOCAB = {"yes": 1, "Yes": 2, " yes": 3, " Yes": 4, "no": 5, "No": 6, " no": 7, " No": 8}
 HEAD = [Message("system", "Check answers."), Message("user", "Question: q\n\n<answer>\n")]
@@ -74,9 +75,9 @@ class FakeLlama:
 
 @pytest.fixture
 def judged(tmp_path):
-    model = LlamaCppChatModel(tmp_path / "m.gguf")
-    model._llama = FakeLlama()  # the adapter loads nothing while a handle is set
-    return LlamaJudge(model), model, model._llama
+    llama = FakeLlama()
+    model = LlamaCppChatModel(tmp_path / "m.gguf", handle=llama)  # the adapter loads nothing with a handle
+    return LlamaJudge(model), model, llama
 
 
 def ask(judge, point: str):

@@ -1,6 +1,6 @@
-from coach import index
-from coach.lc import CoachRetriever
-from coach.retrieve import Retriever
+from coach.retrieval import index
+from coach.retrieval.langchain import CoachRetriever
+from coach.retrieval.retriever import Retriever
 
 
 def test_langchain_retriever_returns_documents_with_section_metadata(cfg, embedder, store):

@@ -1,7 +1,6 @@
 """Chat models and the model store, with fakes: tiny part files, a scripted chat model, no llama.cpp."""
 
 import dataclasses
-import doctest
 import hashlib
 import json
 import sys
@@ -9,12 +8,17 @@ import sys
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from coach import cli, lc_chat, llm, models
+from coach import cli
 from coach.config import from_dict
 from coach.errors import ModelError
-from coach.lc_chat import CoachChatModel, cut_at_stop
-from coach.llm import LlamaCppChatModel, Message, OpenAIChatModel, check_schema, complete_json, make_chat_model
-from coach.models import ModelProfile, ensure_model
+from coach.llm import packaged as models
+from coach.llm.chat import Message, check_schema, complete_json
+from coach.llm.langchain import CoachChatModel, cut_at_stop
+from coach.llm.llama import LlamaCppChatModel
+from coach.llm.openai_api import OpenAIChatModel
+from coach.llm.packaged import ModelProfile, ensure_model
+from coach.root import Coach
+
 from fakes import ScriptedCall, ScriptedChatModel
 
 YES_NO = {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]},
@@ -182,12 +186,6 @@ def test_check_schema_accepts_capped_schemas():
                                                               "items": {"type": "string", "maxLength": 80}}}})
 
 
-def test_docstring_examples():
-    for mod in (llm, lc_chat):
-        result = doctest.testmod(mod)
-        assert result.attempted > 0 and result.failed == 0
-
-
 def test_message_role_is_checked():
     with pytest.raises(ValueError, match="role"):
         Message("robot", "hi")
@@ -246,16 +244,16 @@ def unloaded(monkeypatch):
         monkeypatch.delitem(sys.modules, name)
 
 
-def test_make_chat_model_chooses_the_backend(tmp_path, unloaded):
+def test_the_root_builds_the_configured_backend(tmp_path, unloaded):
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
     cfg = from_dict({"llm": {"model_path": str(gguf), "n_ctx": 1024, "n_threads": 3, "seed": 7}}, root=tmp_path)
-    model = make_chat_model(cfg)
+    model = Coach(cfg).chat
     assert isinstance(model, LlamaCppChatModel)
     assert (model.path, model.n_ctx, model.n_threads, model.seed) == (gguf, 1024, 3, 7)
     assert "llama_cpp" not in sys.modules  # loaded on first use only
     cfg = from_dict({"llm": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "api_model": "qwen"}})
-    model = make_chat_model(cfg)
+    model = Coach(cfg).chat
     assert isinstance(model, OpenAIChatModel) and (model.base_url, model.model) == ("http://127.0.0.1:9/v1", "qwen")
 
 
@@ -280,9 +278,10 @@ class _FakeCompletions:
         self.accepted, self.formats = accepted, []
 
     def create(self, **kw):
+        from types import SimpleNamespace as NS
+
         import httpx
         import openai
-        from types import SimpleNamespace as NS
 
         fmt = kw.get("response_format")
         self.formats.append(fmt and fmt["type"])

@@ -15,8 +15,10 @@ import pytest
 
 from coach import config
 from coach.errors import ModelError
-from coach.llm import LlamaCppChatModel, Message, OpenAIChatModel, complete_json
-from coach.models import PROFILES, ensure_model
+from coach.llm.chat import Message, complete_json
+from coach.llm.llama import LlamaCppChatModel
+from coach.llm.openai_api import OpenAIChatModel
+from coach.llm.packaged import PROFILES, ensure_model
 
 pytestmark = pytest.mark.slow
 

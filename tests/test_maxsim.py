@@ -3,10 +3,11 @@
 import numpy as np
 
 from coach import config as config_mod
-from coach.maxsim import MaxSimReranker, maxsim
-from coach.rerank import NoopReranker
-from coach.runtime import make_reranker
+from coach.retrieval.maxsim import MaxSimReranker, maxsim
+from coach.retrieval.rerank import NoopReranker
+from coach.root import Backends, Coach
 from coach.types import Chunk, Hit
+
 from fakes import HashingEmbedder
 
 
@@ -52,7 +53,7 @@ def test_passage_token_vectors_are_computed_once_per_text():
 def test_maxsim_is_the_default_and_shares_the_retrievers_embedder():
     cfg = config_mod.Config()
     emb = HashingEmbedder()
-    rr = make_reranker(cfg, emb)
+    rr = Coach(cfg, Backends(embedder=emb)).reranker
     assert isinstance(rr, MaxSimReranker) and rr.embedder is emb and rr.blend == cfg.reranker.blend
     none = config_mod.Config(reranker=config_mod.RerankerConfig(model="none"))
-    assert isinstance(make_reranker(none, emb), NoopReranker)
+    assert isinstance(Coach(none, Backends(embedder=emb)).reranker, NoopReranker)

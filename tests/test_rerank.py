@@ -1,9 +1,9 @@
 import pytest
 
-from coach.crossencoder import CrossEncoderReranker
-from coach.rerank import blend_scores
-from coach.rerank_data import (Pair, definition_pairs, dev_gold_chunks, drop_leaks, heading_pairs, jaccard)
-from coach.eval_retrieval import EvalItem
+from coach.evals.retrieval import EvalItem
+from coach.retrieval.crossencoder import CrossEncoderReranker
+from coach.retrieval.rerank import blend_scores
+from coach.retrieval.rerank_data import Pair, definition_pairs, dev_gold_chunks, drop_leaks, heading_pairs, jaccard
 from coach.types import Chunk, Hit
 
 
@@ -51,7 +51,7 @@ def test_definition_and_heading_pairs_come_from_the_chunks():
 def test_leak_control_drops_dev_passages_and_near_duplicate_questions():
     gold = chunk("g", "- **Ports**: ephemeral range 49152–65535")
     other = chunk("o", "- **Sockets**: IP + port")
-    dev = [EvalItem("r1", "which port range do outgoing connections use", "paraphrase", ("1.1",), "ephemeral range")]
+    dev = [EvalItem("r1", "which port range do outgoing connections use", "paraphrase", ("1.1",), ("ephemeral range",))]
     excluded = dev_gold_chunks([gold, other], dev)
     assert excluded == {"g"}
     pairs = [Pair("what is Ports", "g", "definition"), Pair("what is Sockets", "o", "definition"),
@@ -63,7 +63,7 @@ def test_leak_control_drops_dev_passages_and_near_duplicate_questions():
 
 def test_int8_quantization_replaces_linear_layers_and_keeps_outputs_close():
     torch = pytest.importorskip("torch")
-    from coach.crossencoder import quantize_linear
+    from coach.retrieval.crossencoder import quantize_linear
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
@@ -75,20 +75,15 @@ def test_int8_quantization_replaces_linear_layers_and_keeps_outputs_close():
     assert torch.allclose(before, after, atol=0.05)
 
 
-def test_training_is_needed_only_when_the_trained_model_is_configured_and_missing(tmp_path):
-    from coach.config import from_dict
-    from coach.rerank_train import needs_training, trained_model_dir
-
-    off = from_dict({"paths": {"data_dir": str(tmp_path)}})
-    on = from_dict({"paths": {"data_dir": str(tmp_path)}, "reranker": {"model": "trained"}})
-    assert not needs_training(off) and needs_training(on)
-    trained_model_dir(on).mkdir(parents=True)
-    (trained_model_dir(on) / "config.json").write_text("{}")
-    assert not needs_training(on)
+def test_nothing_trains_the_reranker_implicitly(run):
+    """Indexing (and so the app's start) never trains: training is `coach rerank train` only."""
+    code, out, err = run("index")
+    assert code == 0 and "indexed" in out and "train" not in (out + err).lower()
 
 
 def test_training_groups_have_the_answer_and_exactly_n_negatives_from_other_headings(cfg, embedder, store):
-    from coach.rerank_train import TrainSettings, build_examples
+    from coach.retrieval.rerank_train import TrainSettings, build_examples
+
     from coach_helpers import make_retriever
 
     retriever = make_retriever(cfg, embedder, store)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from coach import index
 from coach.config import from_dict
-from coach.retrieve import Retriever
-from coach.runtime import make_embedder, make_store, open_retriever
+from coach.retrieval import index
+from coach.retrieval.retriever import Retriever
+from coach.root import Backends, Coach
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def real_embedder():
     cfg = from_dict({})
-    emb = make_embedder(cfg)
+    emb = Coach(cfg).embedder
     emb.embed(["warm up"])
     return emb
 
@@ -41,7 +41,7 @@ def test_packaged_minilm_loads_offline_and_embeds(real_embedder):
 
 
 def test_chunks_fit_the_embedder_window(real_embedder):
-    from coach.corpus import load_corpus
+    from coach.corpus.loader import load_corpus
 
     corpus = load_corpus(Path(__file__).parent.parent / "corpus", from_dict({}).chunking.max_tokens)
     lengths = real_embedder.count_tokens([c.contextual_text for c in corpus.chunks])
@@ -51,11 +51,11 @@ def test_chunks_fit_the_embedder_window(real_embedder):
 
 def test_embedded_chroma_index_and_search(tmp_path, corpus_dir, real_embedder):
     cfg = real_cfg(tmp_path, corpus_dir)
-    store = make_store(cfg, real_embedder)
+    store = Coach(cfg, Backends(embedder=real_embedder)).vectors
     rep = index.build_index(cfg, real_embedder, store)
     assert rep.added == rep.chunks
     # a fresh process view: reopen the persistent store from disk
-    r = open_retriever(cfg, embedder=real_embedder)
+    r = Coach(cfg, Backends(embedder=real_embedder)).retriever
     hits = r.search("how does a process get picked when the machine runs out of memory", 3, mode="dense")
     assert hits[0].chunk.section == "2.1"
     hits = r.search("what are the steps of resolving a domain name", 3)
@@ -76,7 +76,7 @@ def test_embedded_chroma_index_and_search(tmp_path, corpus_dir, real_embedder):
 def test_maxsim_on_the_real_token_vectors(real_embedder):
     """The default reranker on the packaged MiniLM: token vectors are unit rows without [CLS]/[SEP],
     and the passage that answers the question scores above two on other topics."""
-    from coach.maxsim import MaxSimReranker
+    from coach.retrieval.maxsim import MaxSimReranker
 
     toks = real_embedder.token_vectors(["TIME_WAIT keeps the socket"])[0]
     assert toks.shape[1] == 384 and 3 <= toks.shape[0] <= 10
@@ -110,11 +110,12 @@ def test_chroma_http_server(tmp_path, corpus_dir, real_embedder):
             except OSError:
                 time.sleep(0.5)
         cfg = real_cfg(tmp_path, corpus_dir, backend="http", port=port)
-        store = make_store(cfg, real_embedder)
+        store = Coach(cfg, Backends(embedder=real_embedder)).vectors
         rep = index.build_index(cfg, real_embedder, store)
         assert rep.added == rep.chunks
         assert not (tmp_path / "data" / "index" / "chroma").exists()  # vectors live on the server
-        r = Retriever(index.load_saved(cfg), real_embedder, make_store(cfg, real_embedder), cfg.retrieval)
+        r = Retriever(index.load_saved(cfg), real_embedder, Coach(cfg, Backends(embedder=real_embedder)).vectors,
+                      cfg.retrieval)
         assert r.search("oom_score_adj", 1)[0].chunk.section == "2.1"
     finally:
         proc.terminate()
@@ -139,7 +140,8 @@ def test_reranker_training_is_deterministic_given_the_seed_and_cached(tmp_path, 
     golden order. A second call reuses the trained model instead of training again."""
     from sentence_transformers import CrossEncoder
 
-    from coach.rerank_train import TrainSettings, train
+    from coach.retrieval.rerank_train import TrainSettings, train
+
     from coach_helpers import make_retriever
 
     retriever = make_retriever(cfg, embedder, store)  # the temp corpus, so training takes seconds

@@ -4,12 +4,21 @@ from dataclasses import replace
 
 import pytest
 
-from coach.scoring import (DEFAULT, AnswerSignals, Params, PointSignals, aggregate, contradicted, coverage,
-                           point_credit, precheck, ramp)
+from coach.grading.scoring import (
+    DEFAULT,
+    AnswerSignals,
+    Params,
+    PointSignals,
+    aggregate,
+    coverage,
+    point_credit,
+    precheck,
+    ramp,
+)
 
 P = Params(sim_lo=0.4, sim_hi=0.8, p_lo=0.5, p_hi=0.9, w_llm=0.5, w_sim=0.25, w_terms=0.25, no_coverage=0.0,
            full_coverage=0.5,
-           rel_lo=0.3, rel_hi=0.5, c_sim=0.5, c_p=0.6)
+           rel_lo=0.3, rel_hi=0.5)
 
 
 def answer(points, relevance=0.7, words=60, echo=0.1, **kw):
@@ -42,17 +51,6 @@ def test_score_scales_coverage_to_the_full_mark_and_by_relevance():
     Q = replace(P, no_coverage=0.1)
     assert aggregate(answer(pts), Q) == (5.0, "partial")  # (0.3 - 0.1) / (0.5 - 0.1)
     assert aggregate(answer([PointSignals(0.5, 0.0, 0.55)]), Q)[0] == pytest.approx(0.6)  # credit 0.125: (0.125 - 0.1) / 0.4 -> 0.6
-
-
-def test_contradiction_caps_a_fluent_wrong_answer():
-    central_doubted = PointSignals(0.7, 0.8, 0.55)
-    rest = [PointSignals(0.8, 1.0, 0.9)] * 3
-    sig = answer([central_doubted, *rest])
-    assert contradicted(sig, P) and aggregate(sig, P) == (3, "wrong")
-    # the same doubt on a point the answer does not talk about is a gap, not a contradiction
-    assert not contradicted(answer([replace(central_doubted, similarity=0.3), *rest]), P)
-    # the order matters: only the central (first, most relevant) point is checked
-    assert not contradicted(answer([*rest, central_doubted]), P)
 
 
 def test_injection_never_scores_above_3_whatever_the_other_signals_say():

@@ -2,8 +2,8 @@
 
 import pytest
 
+from coach.corpus.sections import in_section, nearest, resolve_section
 from coach.errors import UnknownSectionError, UsageError
-from coach.sections import in_section, nearest, resolve_section
 from coach.types import Section
 
 SECTIONS = [Section("3", "Networking"), Section("3.1", "TCP/IP Deep Dive", "3"), Section("3.3", "DNS", "3"),

@@ -2,9 +2,9 @@
 
 import pytest
 
-from coach.keypoints import KeyPoint, split_points, terms_of
-from coach.signals import content_words, echo_ratio, injection_flags, quote, sentences, term_coverage
-from coach.text import tokenize
+from coach.corpus.text import tokenize
+from coach.grading.keypoints import KeyPoint, split_points, terms_of
+from coach.grading.signals import content_words, echo_ratio, injection_flags, quote, sentences, term_coverage
 from coach.types import Chunk
 
 INJECTIONS = [

@@ -9,18 +9,21 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from coach import review, store as store_mod
 from coach.errors import CoachError, UsageError
-from coach.store import Citation, GradeRecord, QuestionRef, Store
+from coach.grading.types import Grade
+from coach.session import review
+from coach.session import store as store_mod
+from coach.session.store import Store
+from coach.types import Citation, Question
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
-Q1 = QuestionRef("1.3#1", "Explain the TCP 3-way handshake.", "1.3", None, "roadmap")
-Q2 = QuestionRef("gen:2.1", "What does the OOM killer do?", "2.1", 0, "generated")
+Q1 = Question("1.3#1", "Explain the TCP 3-way handshake.", "1.3", None, "roadmap")
+Q2 = Question("gen:2.1", "What does the OOM killer do?", "2.1", 0, "generated")
 
 
-def grade(score, feedback="ok"):
-    return GradeRecord(score, "partial", ("SYN",), ("ACK",), feedback,
-                       (Citation("1.1", "Section 1 — Networking > 1.1 TCP Deep Dive", "SYN, SYN-ACK, ACK", "c1"),))
+def grade(score):
+    return Grade(score, "partial", ("SYN",), ("ACK",), ("1.1",),
+                 (Citation("1.1", "Section 1 — Networking > 1.1 TCP Deep Dive", "SYN, SYN-ACK, ACK", "c1"),))
 
 
 def test_wal_and_schema(db):
@@ -42,7 +45,7 @@ def test_turns_round_trip_and_resume_after_reopening(tmp_path):
     assert latest.id == sess.id and latest.pending == Q2 and latest.section == "1.1" and latest.level == 1
     turns = again.turns(sess.id)
     assert turns == [t1]
-    assert turns[0].grade.citations[0].heading_path.endswith("1.1 TCP Deep Dive")
+    assert turns[0].grade.sources[0].heading_path.endswith("1.1 TCP Deep Dive")
     assert turns[0].question == Q1 and turns[0].n == 1 and not turns[0].skipped
 
 
@@ -112,7 +115,7 @@ def test_concurrent_sessions_do_not_mix(tmp_path):
             sess = s.create_session("section", name)
             ids[name] = sess.id
             for i in range(25):
-                q = QuestionRef(f"{name}#{i}", f"{name} question {i}", name)
+                q = Question(f"{name}#{i}", f"{name} question {i}", name)
                 s.set_pending(sess.id, q)
                 s.record_turn(sess.id, q, f"{name} answer {i}", grade(i % 11))
         except Exception as e:  # pragma: no cover - reported below
@@ -134,11 +137,13 @@ def test_concurrent_sessions_do_not_mix(tmp_path):
 
 KILL_SCRIPT = r"""
 import os, signal, sys
-from coach.store import Store, QuestionRef, GradeRecord
+from coach.grading.types import Grade
+from coach.session.store import Store
+from coach.types import Question
 s = Store(sys.argv[1])
 sess = s.create_session("mock")
 for i in range(3):
-    s.record_turn(sess.id, QuestionRef(f"q{i}", f"question {i}", "1.1"), f"answer {i}", GradeRecord(6, "ok"))
+    s.record_turn(sess.id, Question(f"q{i}", f"question {i}", "1.1"), f"answer {i}", Grade(6, "ok"))
 print(sess.id, flush=True)
 # a fourth turn, killed after its row is written but before the commit
 orig = Store._review
@@ -146,7 +151,7 @@ def die(self, *a, **k):
     orig(self, *a, **k)
     os.kill(os.getpid(), signal.SIGKILL)
 Store._review = die
-s.record_turn(sess.id, QuestionRef("q3", "question 3", "1.1"), "answer 3", GradeRecord(6, "ok"))
+s.record_turn(sess.id, Question("q3", "question 3", "1.1"), "answer 3", Grade(6, "ok"))
 """
 
 

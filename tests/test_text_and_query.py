@@ -1,6 +1,6 @@
-from coach import query
-from coach.render import emphasise
-from coach.text import tokenize
+from coach.cli.output import emphasise
+from coach.corpus.text import tokenize
+from coach.retrieval import query
 
 
 def test_technical_tokens_stay_whole_and_add_their_parts():

@@ -5,14 +5,17 @@ from datetime import timedelta
 
 import pytest
 
-from coach.corpus import load_corpus
+from coach.corpus.loader import load_corpus
 from coach.errors import IndexNotBuiltError, ModelError
-from coach.store import Store, utcnow
+from coach.session.store import Store, utcnow
+
 from coach_helpers import last
 from fake_coach import BrokenCoach, FakeCoach
 from fakes import ScriptedChatModel
 
-ui = pytest.importorskip("coach.ui")
+ui = pytest.importorskip("coach.app.layout")
+from coach.app.callbacks import Callbacks  # noqa: E402
+from coach.app.view import escape  # noqa: E402
 
 ANSWER = "Ports: well-known 0-1023 and ephemeral ones; a socket is IP + port + protocol."
 
@@ -24,14 +27,15 @@ def corpus(corpus_dir):
 
 def test_full_interview_turn(db, corpus):
     model = ScriptedChatModel(["Good: you named both ranges. Add what TIME_WAIT protects."])
-    cb = ui.Callbacks(db, FakeCoach(corpus, model), corpus.sections)
+    cb = Callbacks(db, FakeCoach(corpus, model), corpus.sections)
     chat, card, panel, status = last(cb.start("section", "1.1", "0", None))
     assert status == "" and "**Question** · section 1.1" in chat[-1]["content"]
-    sid = panel.practice.session.id
-    assert db.session(sid).pending.section == "1.1" and db.session(sid).level == 0
+    assert panel.practice.session is None and db.sessions() == []  # stored with the first answer
 
     steps = list(cb.send(ANSWER, panel))
-    assert steps[0][0][-1] == {"role": "user", "content": ANSWER}  # the answer shows at once
+    sid = panel.practice.session.id
+    assert db.session(sid).section == "1.1" and db.session(sid).level == 0
+    assert steps[0][0][-1] == {"role": "user", "content": escape(ANSWER)}  # the answer shows at once, as typed
     assert len(steps) > 3  # the feedback streamed in pieces
     chat, card, panel, status = steps[-1]
     roles = [m["role"] for m in chat]
@@ -46,14 +50,14 @@ def test_full_interview_turn(db, corpus):
 
     turns = db.turns(sid)
     assert len(turns) == 1 and turns[0].answer == ANSWER
-    assert turns[0].grade.feedback == "Good: you named both ranges. Add what TIME_WAIT protects."
-    assert turns[0].grade.citations[0].section == "1.1" and db.session(sid).pending is None
+    assert turns[0].feedback == "Good: you named both ranges. Add what TIME_WAIT protects."
+    assert turns[0].grade.sources[0].section == "1.1" and db.session(sid).pending is None
     assert len(db.reviews()) == 1
 
 
 def test_the_answer_box_is_read_ahead_as_the_user_types_but_not_during_a_turn(db, corpus):
     coach = FakeCoach(corpus)
-    cb = ui.Callbacks(db, coach, corpus.sections)
+    cb = Callbacks(db, coach, corpus.sections)
     cb.typed("Ports", None)  # no session yet: nothing to do
     _, _, panel, _ = last(cb.start("section", "1.1", "0", None))
     cb.typed("Ports: well-known", panel)
@@ -66,7 +70,7 @@ def test_the_answer_box_is_read_ahead_as_the_user_types_but_not_during_a_turn(db
 
 
 def test_commands_hint_explain_skip_next(db, corpus):
-    cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections)
+    cb = Callbacks(db, FakeCoach(corpus), corpus.sections)
     _, _, panel, _ = last(cb.start("mock", None, "any", None))
     first = panel.practice.question
     chat, _, panel, _ = last(cb.send("hint", panel))
@@ -75,15 +79,16 @@ def test_commands_hint_explain_skip_next(db, corpus):
     assert chat[-2]["content"].startswith("**Explanation**") and "metadata" in chat[-1]
     chat, _, panel, _ = last(cb.send("skip", panel))
     assert "Skipped." in [m["content"] for m in chat] and panel.practice.question != first
+    skipped = panel.practice.question
     chat, _, panel, _ = last(cb.send("next", panel))
     turns = db.turns(panel.practice.session.id)
-    assert [t.skipped for t in turns] == [True]  # "next" on an unanswered question records nothing
-    assert db.session(panel.practice.session.id).pending == panel.practice.question
+    assert [t.skipped for t in turns] == [True, True]  # "next" leaves the question unanswered too
+    assert turns[1].question == skipped and db.session(panel.practice.session.id).pending == panel.practice.question
 
 
 def test_resume_after_restart(tmp_path, corpus):
     path = tmp_path / "progress.db"
-    cb = ui.Callbacks(Store(path), FakeCoach(corpus), corpus.sections)
+    cb = Callbacks(Store(path), FakeCoach(corpus), corpus.sections)
     _, _, panel, _ = last(cb.start("section", "1", "any", None))
     last(cb.send(ANSWER, panel))
     _, _, panel, _ = last(cb.send("next", panel))
@@ -92,7 +97,7 @@ def test_resume_after_restart(tmp_path, corpus):
     del cb, panel  # the server is killed; the browser is closed
 
     coach = FakeCoach(corpus)
-    cb = ui.Callbacks(Store(path), coach, corpus.sections)
+    cb = Callbacks(Store(path), coach, corpus.sections)
     choices = cb.sessions("section")
     assert [c[1] for c in choices] == [sid] and "1 answered" in choices[0][0]
     chat, card, panel, status = last(cb.resume(sid, None))
@@ -106,7 +111,7 @@ def test_resume_after_restart(tmp_path, corpus):
 
 
 def test_two_tabs_do_not_mix(db, corpus):
-    cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections)
+    cb = Callbacks(db, FakeCoach(corpus), corpus.sections)
     _, _, tab1, _ = last(cb.start("section", "1.1", "any", None))
     _, _, tab2, _ = last(cb.start("section", "2.1", "any", None))
     # interleave the two tabs' streams
@@ -126,7 +131,7 @@ def test_two_tabs_do_not_mix(db, corpus):
 
 
 def test_turn_is_saved_when_the_stream_is_cut_off(db, corpus):
-    cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections)
+    cb = Callbacks(db, FakeCoach(corpus), corpus.sections)
     _, _, panel, _ = last(cb.start("section", "1.1", "any", None))
     gen = cb.send(ANSWER, panel)
     for _, card, _, _ in gen:
@@ -139,7 +144,7 @@ def test_turn_is_saved_when_the_stream_is_cut_off(db, corpus):
 
 @pytest.mark.parametrize("error", [IndexNotBuiltError(), ModelError('model file x does not exist: run "coach model fetch"')])
 def test_missing_model_or_index_is_a_message(db, corpus, error):
-    cb = ui.Callbacks(db, BrokenCoach(error), corpus.sections)
+    cb = Callbacks(db, BrokenCoach(error), corpus.sections)
     chat, card, panel, status = last(cb.start("mock", None, "any", None))
     assert status.startswith("⚠") and str(error) in status and "Traceback" not in status
     assert db.sessions() == []  # no empty session left behind
@@ -149,7 +154,7 @@ def test_missing_model_or_index_is_a_message(db, corpus, error):
 
 def test_unexpected_error_mid_stream_keeps_the_page(db, corpus):
     coach = FakeCoach(corpus, ScriptedChatModel([]))  # no scripted reply left: the feedback call fails
-    cb = ui.Callbacks(db, coach, corpus.sections)
+    cb = Callbacks(db, coach, corpus.sections)
     _, _, panel, _ = last(cb.start("section", "1.1", "any", None))
     chat, card, panel, status = last(cb.send(ANSWER, panel))
     assert status.startswith("⚠ Something went wrong") and "server's log" in status
@@ -157,7 +162,7 @@ def test_unexpected_error_mid_stream_keeps_the_page(db, corpus):
 
 
 def test_section_required_and_send_before_start(db, corpus):
-    cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections)
+    cb = Callbacks(db, FakeCoach(corpus), corpus.sections)
     assert last(cb.start("section", None, "any", None))[3] == "Pick a section first."
     assert last(cb.send("hello", None))[3] == "Start a session first."
     assert "Pick a saved session" in last(cb.resume(None, None))[3]
@@ -165,18 +170,18 @@ def test_section_required_and_send_before_start(db, corpus):
 
 def test_review_mode_asks_due_questions_weakest_first(db, corpus):
     clock = [utcnow()]  # the store stamps turns with the real time
-    cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections, now=lambda: clock[0])
+    cb = Callbacks(db, FakeCoach(corpus), corpus.sections, now=lambda: clock[0])
     assert "Nothing is due" in last(cb.start("review", None, None, None))[3]
     _, _, panel, _ = last(cb.start("section", "2.1", "any", None))
     last(cb.send("no idea", panel))  # a bad answer: due again within minutes
     clock[0] += timedelta(hours=1)
     assert "**1** questions due" in cb.due_note()
     chat, _, panel, _ = last(cb.start("review", None, None, None))
-    assert panel.practice.session.mode == "review" and "section 2.1" in chat[-1]["content"]
+    assert panel.practice.spec.mode == "review" and "section 2.1" in chat[-1]["content"]
 
 
 def test_ask_streams_with_citations_and_keeps_context(db, corpus):
-    cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections)
+    cb = Callbacks(db, FakeCoach(corpus), corpus.sections)
     steps = list(cb.ask("what does the OOM killer pick?", None, None))
     msgs, view, ctx = steps[-1]
     assert len(steps) > 3 and msgs[0]["role"] == "user" and "[2.1]" in msgs[1]["content"]
@@ -185,7 +190,7 @@ def test_ask_streams_with_citations_and_keeps_context(db, corpus):
 
 
 def test_progress_data_and_export(db, corpus, tmp_path):
-    cb = ui.Callbacks(db, FakeCoach(corpus), corpus.sections)
+    cb = Callbacks(db, FakeCoach(corpus), corpus.sections)
     scores, mastery, table, note = cb.progress_data()
     assert scores.empty and mastery.empty and "No graded answers yet" in note
     _, _, panel, _ = last(cb.start("section", "1.1", "any", None))

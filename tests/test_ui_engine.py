@@ -1,19 +1,22 @@
-"""The app's callbacks on the real interview engine (`coach.interview.Session`, the real grader,
-bank and explainer) over fake backends: a hashing embedder, an in-memory vector store and a
-scripted chat model that records what it was sent."""
+"""The app's callbacks on the real composition root (the real interview loop, grader, bank and
+explainer) over fake backends: a hashing embedder, an in-memory vector store and a scripted chat
+model that records what it was sent."""
 
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from coach.backend import Engine, RealCoach
-from coach.explain import Explainer, Thresholds
-from coach.store import Store, utcnow
-from coach_helpers import STRONG_TCP, last, make_retriever
+from coach import config as config_mod
+from coach.root import Coach
+from coach.session.store import Store, utcnow
+
+from coach_helpers import STRONG_TCP, last
 from fakes import ScriptedChatModel
 
-ui = pytest.importorskip("coach.ui")
+ui = pytest.importorskip("coach.app.layout")
+from coach.app.callbacks import Callbacks  # noqa: E402
+
 SEED = 1  # the fake corpus maps both roadmap questions to 1.1: this seed asks the TCP one first
 FEEDBACK = "You named FIN_WAIT_1 and CLOSE_WAIT; add what TIME_WAIT protects [1.1]."
 
@@ -32,16 +35,17 @@ def model():
 
 
 @pytest.fixture
-def coach(cfg, embedder, store, model):
-    retriever = make_retriever(cfg, embedder, store)
-    engine = Engine.build(retriever, model, cfg.data_dir / "bank" / "questions.json")
-    engine = replace(engine, explainer=Explainer(retriever, model, thresholds=Thresholds(0.05, 0.5, 0.99)))
-    return RealCoach(cfg, engine, background=False, seed=SEED)
+def coach(cfg, backends, model):
+    # the hashing embedder's cosines are low: a lower mark keeps roadmap questions in scope for `ask`
+    cfg = config_mod.replace(cfg, ask=config_mod.AskConfig(0.05, 0.5, 0.99))
+    root = Coach(cfg, replace(backends, chat=model), seed=SEED)
+    root.index()
+    return root
 
 
 def test_full_turn_on_the_real_engine(db, coach, corpus_dir, model):
-    sections = coach.engine().retriever.corpus.sections
-    cb = ui.Callbacks(db, coach, sections)
+    sections = coach.retriever.corpus.sections
+    cb = Callbacks(db, coach, sections)
     chat, card, panel, status = last(cb.start("section", "1.1", "any", None))
     assert status == "" and "section 1.1" in chat[-1]["content"]
     asked = panel.practice.question
@@ -58,13 +62,13 @@ def test_full_turn_on_the_real_engine(db, coach, corpus_dir, model):
     # the answer went to the model as quoted data
     assert any(STRONG_TCP[:40] in m.content for call in model.calls for m in call.messages)
     turn = db.turns(panel.practice.session.id)[0]
-    assert turn.question == asked and turn.answer == STRONG_TCP and turn.grade.feedback == FEEDBACK
-    assert turn.grade.citations[0].section == "1.1" and turn.grade.citations[0].text
+    assert turn.question.id == asked.id and turn.answer == STRONG_TCP and turn.feedback == FEEDBACK
+    assert turn.grade.sources[0].section == "1.1" and turn.grade.sources[0].text
     assert db.session(panel.practice.session.id).pending == panel.practice.question  # the next or a follow-up
 
 
 def test_commands_on_the_real_engine(db, coach):
-    cb = ui.Callbacks(db, coach, coach.engine().retriever.corpus.sections)
+    cb = Callbacks(db, coach, coach.retriever.corpus.sections)
     _, _, panel, _ = last(cb.start("section", "1", "any", None))
     first = panel.practice.question
     chat, _, panel, _ = last(cb.send("hint", panel))
@@ -75,20 +79,20 @@ def test_commands_on_the_real_engine(db, coach):
     chat, _, panel, _ = last(cb.send("skip", panel))
     assert panel.practice.question != first
     turns = db.turns(panel.practice.session.id)
-    assert [t.skipped for t in turns] == [True] and turns[0].question == first
+    assert [t.skipped for t in turns] == [True] and turns[0].question.id == first.id
 
 
 def test_resume_asks_the_pending_question_and_not_the_answered_ones(tmp_path, coach):
     path = tmp_path / "p.db"
-    sections = coach.engine().retriever.corpus.sections
-    cb = ui.Callbacks(Store(path), coach, sections)
+    sections = coach.retriever.corpus.sections
+    cb = Callbacks(Store(path), coach, sections)
     _, _, panel, _ = last(cb.start("section", "1", "any", None))
     answered = panel.practice.question
     last(cb.send("skip", panel))
     pending = panel.practice.question
     sid = panel.practice.session.id
 
-    cb2 = ui.Callbacks(Store(path), coach, sections)  # a restarted server
+    cb2 = Callbacks(Store(path), coach, sections)  # a restarted server
     chat, _, panel2, status = last(cb2.resume(sid, None))
     assert status == "" and panel2.practice.question == pending
     assert chat[-1]["content"].endswith(pending.text)
@@ -99,7 +103,7 @@ def test_resume_asks_the_pending_question_and_not_the_answered_ones(tmp_path, co
 
 
 def test_two_tabs_do_not_mix_on_the_real_engine(db, coach):
-    cb = ui.Callbacks(db, coach, coach.engine().retriever.corpus.sections)
+    cb = Callbacks(db, coach, coach.retriever.corpus.sections)
     _, _, tab1, _ = last(cb.start("section", "1.1", "any", None))
     _, _, tab2, _ = last(cb.start("section", "2.1", "any", None))
     g1, g2 = cb.send("tab one: " + STRONG_TCP, tab1), cb.send("tab two: oom_score_adj picks the victim", tab2)
@@ -112,9 +116,9 @@ def test_two_tabs_do_not_mix_on_the_real_engine(db, coach):
 
 
 def test_review_asks_only_the_due_questions(db, coach):
-    sections = coach.engine().retriever.corpus.sections
+    sections = coach.retriever.corpus.sections
     clock = [utcnow()]
-    cb = ui.Callbacks(db, coach, sections, now=lambda: clock[0])
+    cb = Callbacks(db, coach, sections, now=lambda: clock[0])
     _, _, panel, _ = last(cb.start("section", "2.1", "any", None))
     weak = panel.practice.question
     last(cb.send("no idea at all, sorry", panel))  # scores low: due again within minutes
@@ -126,7 +130,7 @@ def test_review_asks_only_the_due_questions(db, coach):
 
 
 def test_ask_tab_cites_passages(db, coach):
-    cb = ui.Callbacks(db, coach, coach.engine().retriever.corpus.sections)
+    cb = Callbacks(db, coach, coach.retriever.corpus.sections)
     msgs, view, ctx = last(cb.ask("Why does TIME_WAIT exist after the TCP teardown?", None, None))
     assert msgs[1]["content"].startswith("You named") and msgs[-1]["metadata"]["title"] == "Sources [1.1]"
     assert "TIME_WAIT" in msgs[-1]["content"]
@@ -134,17 +138,13 @@ def test_ask_tab_cites_passages(db, coach):
     assert "outside what the roadmap covers" in msgs[-1]["content"]
 
 
-def test_first_use_reports_progress(cfg, monkeypatch):
-    """A coach without an engine builds it on first use and says what it is doing; a missing model
-    is a message, not a traceback."""
+def test_first_use_reports_progress(cfg, backends, tmp_path):
+    """The root warms up on first use and says what it is doing; a missing model is a message,
+    not a traceback."""
     from coach.errors import ModelError
 
     seen = []
-
-    def no_model(cfg, progress=None):
-        raise ModelError('model file x.gguf does not exist: run "coach model fetch"')
-
-    monkeypatch.setattr("coach.llm.make_chat_model", no_model)
-    with pytest.raises(ModelError, match="coach model fetch"):
-        RealCoach(cfg).engine(lambda f, d: seen.append(d))
+    cfg = config_mod.replace(cfg, llm=config_mod.LLMConfig(model_path=str(tmp_path / "x.gguf")))
+    with pytest.raises(ModelError, match="does not exist"):
+        Coach(cfg, backends).warm_up(lambda f, d: seen.append(d))
     assert seen == ["checking the language model"]

@@ -1,0 +1,1 @@
+"""The Gradio app: the page, its callbacks, and what the chat shows."""

@@ -1,0 +1,1 @@
+"""The corpus: the roadmap read into sections, chunks, interview questions and labs; the answer keys; the tokenizer."""

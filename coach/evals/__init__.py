@@ -1,0 +1,1 @@
+"""Offline evaluation suites (retrieval, grading, RAGAS) and the regression gate."""

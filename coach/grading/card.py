@@ -1,0 +1,47 @@
+"""The score card of a grade, in the two forms it is shown: plain text (the terminal) and Markdown
+(the app). Pure string functions."""
+
+from __future__ import annotations
+
+from coach.grading.types import Grade
+
+
+def text(g: Grade) -> str:
+    """The card for the terminal.
+
+    >>> print(text(Grade(6.5, "partial", ("SYN",), ("ACK",), ("3.1",))))
+    score: 6.5/10 (partial)
+      + SYN
+      - ACK
+    sources: [3.1]
+    """
+    lines = [f"score: {g.score:g}/10 ({g.verdict})"]
+    lines += [f"note: {x}" for x in (g.reason, g.note) if x]
+    lines += [f"  + {x}" for x in g.covered] + [f"  - {x}" for x in g.missing]
+    if g.citations:
+        lines.append("sources: " + ", ".join(f"[{c}]" for c in g.citations))
+    return "\n".join(lines)
+
+
+def markdown(g: Grade, feedback: str = "") -> str:
+    """The card for the app, with the feedback under it when there is some.
+
+    >>> print(markdown(Grade(6.5, "partial", ("SYN",), ("ACK",), ())))
+    ### Score 6.5/10 · partial
+    <BLANKLINE>
+    **Covered**
+    - ✓ SYN
+    <BLANKLINE>
+    **Missed**
+    - ✗ ACK
+    """
+    out = [f"### Score {g.score:g}/10 · {g.verdict}"]
+    if g.note:
+        out += ["", f"*{g.note}*"]
+    if g.covered:
+        out += ["", "**Covered**", *[f"- ✓ {p}" for p in g.covered]]
+    if g.missing:
+        out += ["", "**Missed**", *[f"- ✗ {p}" for p in g.missing]]
+    if feedback.strip():
+        out += ["", "**Feedback**", "", feedback.strip()]
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Language models: the chat Protocol and its llama.cpp and OpenAI-compatible backends, the yes/no judge, the packaged GGUF."""
