@@ -65,6 +65,13 @@ class RetrievalConfig:
     candidates: int = 50  # taken from each retriever before fusion
     rerank: bool = True  # rerank the fused top `rerank_depth`
     rerank_depth: int = 20
+    # Document expansion: a roadmap passage also scores `expand` times as well as the answer keys
+    # that belong to it (their questions and model answers explain the idea in other words); 0: off.
+    # 0.8 won on both dev sets (BENCHMARKS.md, "Retrieval on two dev sets").
+    expand: float = 0.8
+    # add the other half of the roadmap's acronym pairs the query mentions ("OOM"); off: it moved
+    # neither dev set
+    glossary: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,20 @@ class AskConfig:
     dense_out: float = 0.30
     known_out: float = 0.50
     dense_sure: float = 0.45
+    # A generated sentence whose best cosine with the notes it was written from is below `supported`
+    # is dropped before it is shown; a citation stays when a note of the cited section is within
+    # `cites` of the sentence (coach.ask.support; BENCHMARKS.md).
+    supported: float = 0.45
+    cites: float = 0.40
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    # A question no reviewed answer key covers (a user's own, or one the LLM wrote for the bank) is
+    # graded against a key the LLM drafts once and caches in the data dir (coach.grading.draft).
+    draft_keys: bool = True
+    # The judge reads the key's model answer before the candidate's (BENCHMARKS.md: grading).
+    reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,7 @@ class Config:
     reranker: RerankerConfig = field(default_factory=RerankerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     ask: AskConfig = field(default_factory=AskConfig)
+    grading: GradingConfig = field(default_factory=GradingConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     root: Path = PROJECT_ROOT  # not a TOML key: where relative paths are resolved
 

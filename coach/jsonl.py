@@ -60,6 +60,8 @@ def run_batch(items: Iterable[Item], invalid: Callable[[dict[str, Any]], str | N
                 line = dumps({"id": item.id, **run(item.data)})
             except CoachError as e:
                 error = str(e)
+            except Exception as e:  # noqa: BLE001 - one item's failure must not lose the rest of the batch
+                error = f"unexpected {type(e).__name__} on this item: {e} (the rest of the batch went on)"
         if error:
             line = dumps({"id": item.id, "error": error})
         sys.stdout.write(line + "\n")

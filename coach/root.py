@@ -58,8 +58,8 @@ class Coach:
         self.background = background
         self.seed = seed
         self._embedder = self._vectors = self._reranker = self._retriever = None
-        self._chat = self._judge = self._rubrics = self._grader = self._explainer = None
-        self._bank = self._db = None
+        self._chat = self._judge = self._rubrics = self._grader = self._explainer = self._keys = None
+        self._bank = self._db = self._drafter = None
         self._llama: Any = None  # the in-process model, when this root built it
         self._model_progress: Callable[[int, int], None] | None = None  # (bytes done, total) while assembling
         self._ready = False  # warmed up
@@ -133,7 +133,7 @@ class Coach:
 
         kw = {"progress": progress} if progress else {}
         report = build_index(self.cfg, self.embedder, self.vectors, rebuild=rebuild, log=log or self.log, **kw)
-        self._retriever = self._bank = self._rubrics = self._grader = self._explainer = None  # over the new index
+        self._retriever = self._bank = self._rubrics = self._grader = self._explainer = self._keys = None  # new index
         return report
 
     # -- the language model --------------------------------------------------------------------------
@@ -190,16 +190,52 @@ class Coach:
         return once(self, "_rubrics", lambda: Rubrics(self.retriever))
 
     @property
+    def keys(self):
+        """The answer keys of the indexed corpus, matched to questions (`coach.grading.keys`)."""
+        def make():
+            from coach.grading.keys import KeyMatcher
+
+            retriever = self.retriever
+
+            def topic(question: str) -> str | None:
+                hits = retriever.search(question, 1, rerank=False)
+                return hits[0].chunk.section.split(".")[0] if hits else None
+
+            return KeyMatcher(retriever.corpus.keys, lambda texts: retriever.embedder.embed(texts), topic)
+        return once(self, "_keys", make)
+
+    @property
     def grader(self):
         from coach.grading.grader import Grader
+        from coach.grading.scoring import DEFAULT, KEYED
 
-        return once(self, "_grader", lambda: Grader(self.rubrics, self.judge, self.chat))
+        g = self.cfg.grading
+        return once(self, "_grader", lambda: Grader(self.rubrics, self.judge, self.chat, DEFAULT, self.keys,
+                                                     keyed_params=KEYED, reference=g.reference,
+                                                     drafter=self.drafter if g.draft_keys else None))
+
+    @property
+    def drafter(self):
+        """Drafts answer keys for questions no reviewed key covers (None without a language model)."""
+        def make():
+            from coach.grading.draft import KeyDrafter
+
+            retriever = self.retriever
+
+            def gather(question: str):
+                passages = [h.chunk for h in retriever.search(question, 3, rerank=False)]
+                keys = [h.chunk for h in retriever.search(question, 2, rerank=False, kind="key")]
+                return passages, keys
+
+            return KeyDrafter(self.chat, gather, self.cfg.data_dir / "drafted_keys.json")
+        return once(self, "_drafter", make) if self.use_llm else None
 
     @property
     def explainer(self):
         from coach.ask.explainer import Explainer
 
-        return once(self, "_explainer", lambda: Explainer(self.retriever, self.chat, thresholds=self.cfg.ask))
+        return once(self, "_explainer", lambda: Explainer(self.retriever, self.chat, thresholds=self.cfg.ask,
+                                                          keys=self.keys))
 
     @property
     def bank(self):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-MAX_ANSWER_CHARS = 8_000  # ~1,300 words: longer than any spoken answer, small enough for a prompt
+# ~650 words: longer than a strong spoken answer (the answer keys' model answers are 60-180 words),
+# short enough to grade in seconds. Text past it is cut before grading and never stored or shown.
+MAX_ANSWER_CHARS = 4_000
 MAX_QUESTION_CHARS = 2_000
 _KEEP = {"\n", "\t"}
 
@@ -95,6 +97,6 @@ def clean(value: object, limit: int = MAX_ANSWER_CHARS) -> Clean:
     if n <= limit:
         return Clean(text, False, n, "")
     cut = truncate(text, limit)
-    note = (f"your answer was {n:,} characters; only the first {len(cut):,} were read "
+    note = (f"your answer was {n:,} characters; only the first {len(cut):,} were graded and kept "
             f"(the limit is {limit:,})")
     return Clean(cut, True, n, note)

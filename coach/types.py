@@ -27,6 +27,7 @@ class Chunk:
     text: str
     source: str  # corpus file (relative path)
     level: int | None = None  # 0/1/2 when under a "Level N" heading
+    kind: str = "roadmap"  # "roadmap" (the roadmap's text) or "key" (an answer key, corpus/answers/)
 
     @property
     def path_str(self) -> str:

@@ -33,12 +33,27 @@ GRID = {
     "w_llm": [0.3, 0.5, 0.7],  # w_sim = w_terms = (1 - w_llm) / 2
     "sim_lo": [0.3, 0.35, 0.4],
 }
+# grading on answer keys (`fit --keyed`): the coverage marks, the weight of core facts and of the
+# two best-covered core facts, and the misconception check's marks (m_margin 1.0: off)
+KEYED_GRID = {
+    "p_lo": [0.5, 0.6],
+    "p_hi": [0.85, 0.95],
+    "no_coverage": [0.2, 0.3, 0.4],
+    "full_coverage": [0.6, 0.7, 0.8],
+    "w_llm": [0.3, 0.5],
+    "w_top": [0.0, 0.5, 0.75, 1.0],
+    "w_core": [1.0, 2.0],
+    "m_margin": [0.2, 1.0],
+    "m_gap": [-0.05, 0.0, 0.05, 1.0],
+    "m_sim": [0.4, 0.5, 0.6],
+}
 
 
 def signals(rec: dict) -> scoring.AnswerSignals:
     s = rec["signals"]
     return scoring.AnswerSignals(tuple(scoring.PointSignals(**p) for p in s["points"]), s["relevance"],
-                                 s["content_words"], s["echo"], tuple(s["injection"]))
+                                 s["content_words"], s["echo"], tuple(s["injection"]), s.get("prose", 1.0),
+                                 tuple(scoring.MisconceptionSignals(**m) for m in s.get("misconceptions", ())))
 
 
 def rescore(records: list[dict], params: scoring.Params) -> list[dict]:
@@ -50,8 +65,10 @@ def rescore(records: list[dict], params: scoring.Params) -> list[dict]:
 
 
 def objective(rep: dict, split: str) -> float:
+    """Ordering and band accuracy; with concise answers in the dump, their band check (> 3) too."""
     m = rep[split]
-    return (m["ordering_accuracy"] + m["band_accuracy"]) / 2
+    parts = [m["ordering_accuracy"], m["band_accuracy"]] + ([m["concise_band"]] if "concise_band" in m else [])
+    return sum(parts) / len(parts)
 
 
 def best_fit(records: list[dict], grid: dict[str, list] = GRID, split: str = "odd (calibration)"
@@ -61,7 +78,7 @@ def best_fit(records: list[dict], grid: dict[str, list] = GRID, split: str = "od
     best = None
     for values in itertools.product(*grid.values()):
         kw = dict(zip(grid, values))
-        if kw["p_hi"] <= kw["p_lo"]:
+        if kw["p_hi"] <= kw["p_lo"] or kw["full_coverage"] <= kw["no_coverage"]:
             continue
         kw["w_sim"] = kw["w_terms"] = round((1 - kw["w_llm"]) / 2, 6)
         params = replace(scoring.DEFAULT, **kw)
@@ -80,10 +97,13 @@ def _line(split: str, m: dict) -> str:
             f"band {m['band_accuracy']:.3f}{concise}  means {m['mean_score']}")
 
 
-def fit(paths: list[Path], fixed: dict[str, float]) -> None:
-    """`fixed` pins grid entries (`--set w_llm=0.5`): the best fit with that choice made."""
+def fit(paths: list[Path], fixed: dict[str, float], keyed: bool = False) -> None:
+    """`fixed` pins grid entries (`--set w_llm=0.5`): the best fit with that choice made. `keyed`:
+    the answers graded on answer keys, with the keyed grid; else those graded on passages."""
     records = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
-    grid = {**GRID, **{k: [v] for k, v in fixed.items()}}
+    records = [r for r in records if bool(r.get("key")) == keyed]
+    base = KEYED_GRID if keyed else GRID
+    grid = {**base, **{k: [v] for k, v in fixed.items()}}
     print("defaults:")
     for split, m in report(rescore(records, scoring.DEFAULT)).items():
         print(_line(split, m))
@@ -94,8 +114,9 @@ def fit(paths: list[Path], fixed: dict[str, float]) -> None:
         print(_line(check, rep[check]), f" <- held out, objective {objective(rep, check):.3f}")
 
 
-def dump(path: Path, dataset: str | None) -> None:
-    """Grade every answer of the dataset with the configured grader and write its signals."""
+def dump(path: Path, dataset: str | None, reference: bool = False) -> None:
+    """Grade every answer of the dataset with the configured grader (with `reference`, the judge
+    reads the answer key's model answer first) and write its signals."""
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
@@ -103,7 +124,10 @@ def dump(path: Path, dataset: str | None) -> None:
     from coach.evals.grading import run_suite
     from coach.root import Coach
 
-    print(run_suite(Coach(config.load()), dataset=dataset, dump=path).markdown)
+    root = Coach(config.load())
+    if reference:
+        root.grader.reference = True
+    print(run_suite(root, dataset=dataset, dump=path).markdown)
 
 
 def main() -> None:
@@ -112,17 +136,20 @@ def main() -> None:
     d = sub.add_parser("dump", help="grade the dev set and write every grade's signals")
     d.add_argument("path", type=Path)
     d.add_argument("--dataset", help="a grading dataset (default: evals/grading_dev.jsonl)")
+    d.add_argument("--reference", action="store_true", help="the judge reads the answer key's model answer first")
     f = sub.add_parser("fit", help="search the grid on one half, check on the other, both ways")
     f.add_argument("paths", type=Path, nargs="+")
-    f.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=f"pin one of {', '.join(GRID)}")
+    f.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="pin a grid entry")
+    f.add_argument("--keyed", action="store_true", help="the answers graded on answer keys (default: on passages)")
     args = ap.parse_args()
     if args.action == "dump":
-        dump(args.path, args.dataset)
+        dump(args.path, args.dataset, args.reference)
         return
+    grid = KEYED_GRID if args.keyed else GRID
     pinned = dict(a.split("=", 1) for a in args.set if "=" in a)
-    if len(pinned) != len(args.set) or set(pinned) - set(GRID):
-        ap.error(f"--set takes KEY=VALUE with KEY one of {', '.join(GRID)}")
-    fit(args.paths, {k: float(v) for k, v in pinned.items()})
+    if len(pinned) != len(args.set) or set(pinned) - set(grid):
+        ap.error(f"--set takes KEY=VALUE with KEY one of {', '.join(grid)}")
+    fit(args.paths, {k: float(v) for k, v in pinned.items()}, args.keyed)
 
 
 if __name__ == "__main__":

@@ -41,15 +41,23 @@ def wait_for_page(url: str, timeout: float, proc=None) -> float:
     raise AssertionError(f"{url} did not answer within {timeout:.0f}s")
 
 
+class Seen(list):
+    """The off-machine URLs a page asked for (a list), and the errors its console printed (`.console`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.console: list[str] = []
+
+
 @contextmanager
 def chromium_page(width: int = 1280, height: int = 1000):
-    """A Playwright page in headless Chromium; yields (page, off_machine_requests)."""
+    """A Playwright page in headless Chromium; yields (page, off-machine requests with `.console`)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("COACH_REQUIRE_BROWSER"):
             raise AssertionError(f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver")
         pytest.skip(f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver (or set COACH_CHROMIUM)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    external: list[str] = []
+    external = Seen()
 
     def guard(route):
         url = route.request.url
@@ -64,6 +72,8 @@ def chromium_page(width: int = 1280, height: int = 1000):
         try:
             context = browser.new_context(viewport={"width": width, "height": height})
             context.route("**/*", guard)  # every tab of this window
+            context.on("page", lambda page: page.on(
+                "console", lambda m: external.console.append(m.text) if m.type == "error" else None))
             # generous waits: on 2 shared cores a page update can take seconds; a wait only costs
             # time when the test is failing anyway
             context.set_default_timeout(60_000)

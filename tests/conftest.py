@@ -64,12 +64,58 @@ NOTES = textwrap.dedent("""\
     """)
 
 
+KEYS = textwrap.dedent("""\
+    # Answer keys: Section 1 — Networking
+
+    ## 1.3#1 [1.1]
+
+    **Question:** Explain the TCP 3-way handshake.
+
+    **Model answer:**
+    The client sends SYN with its initial sequence number, the server answers SYN-ACK with its own
+    sequence number and an acknowledgement of the client's, and the client sends ACK. Both sides are
+    then ESTABLISHED. The exchange lets each side pick and confirm an initial sequence number, so
+    delayed segments of an old connection are not taken for new data. A listening server keeps
+    half-open connections in the SYN queue and completed ones in the accept queue until the
+    application calls accept().
+
+    **Key facts:**
+    - (core) The client sends SYN, the server answers SYN-ACK, and the client replies with ACK.
+    - (core) Each side chooses an initial sequence number that the other side acknowledges.
+    - Half-open connections wait in the SYN queue until the final ACK arrives.
+
+    **Misconceptions:**
+    - The server sends the first SYN and the client answers with SYN-ACK.
+
+    ## 1.3#2 [1.2]
+
+    **Question:** How does DNS resolution work?
+
+    **Model answer:**
+    The application asks the stub resolver, which sends the query to a recursive resolver. The
+    recursive resolver checks its cache and otherwise walks the hierarchy: a root server refers it
+    to the TLD servers, the TLD servers refer it to the domain's authoritative servers, and the
+    authoritative server answers. Every answer carries a TTL that says how long resolvers may cache
+    it, which is why changes take time to be seen everywhere.
+
+    **Key facts:**
+    - (core) A recursive resolver walks from the root servers to the TLD servers to the authoritative servers.
+    - (core) Answers are cached by resolvers for the record's TTL.
+    - The stub resolver on the client forwards queries to a recursive resolver.
+
+    **Misconceptions:**
+    - Every lookup goes to the root servers because resolvers never cache answers.
+    """)
+
+
 @pytest.fixture
 def corpus_dir(tmp_path: Path) -> Path:
     d = tmp_path / "corpus"
     d.mkdir()
     (d / "roadmap.md").write_text(ROADMAP)
     (d / "notes.md").write_text(NOTES)
+    (d / "answers").mkdir()
+    (d / "answers" / "01-networking.md").write_text(KEYS)
     return d
 
 

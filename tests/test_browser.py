@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +176,83 @@ def test_real_model_in_the_browser(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _start_fake(data, port, **slow):
+    args = [sys.executable, str(Path(__file__).parent / "serve_fake.py"), "--port", str(port), "--data", str(data)]
+    for k, v in slow.items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    wait_for_page(url, 120, proc)
+    return proc, url
+
+
+def _kill(proc):
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def _cards(page):
+    return page.locator("#section-chat").get_by_text(re.compile(r"Score \d+(\.\d)?/10"))
+
+
+def test_a_killed_server_loses_nothing_the_user_saw(tmp_path):
+    """The whole path on a fresh data dir, with the server killed (SIGKILL) twice: while feedback
+    streams (the grade on screen must survive) and while an answer is graded (the answer must be
+    graded on resume). Then the progress tab shows the three answers."""
+    from playwright.sync_api import expect
+
+    answers = [ANSWER, "The receiver ACKs the FIN and enters CLOSE_WAIT; the initiator waits in FIN_WAIT_2.",
+               "TIME_WAIT lasts twice the maximum segment lifetime so delayed segments die out."]
+    procs = []
+    try:
+        with chromium_page() as (page, external):
+            proc, url = _start_fake(tmp_path, free_port(), slow_feedback=0.4)
+            procs.append(proc)
+            practise_one_answer(page, url, "1.1 · TCP Deep Dive", answers[0], timeout_ms=60_000)
+            # 2: killed while its feedback streams, the score card already on screen
+            page.locator("#section-answer textarea").fill(answers[1])
+            page.locator("#section-submit").click()
+            expect(_cards(page)).to_have_count(2, timeout=60_000)
+            _kill(proc)
+            proc, url = _start_fake(tmp_path, free_port(), slow_grading=5)
+            procs.append(proc)
+            page.goto(url)
+            expect(page.locator("#resume-offer")).to_contain_text("Unfinished session")
+            expect(page.locator("#resume-offer")).to_contain_text("2 answered")
+            page.locator("#resume-offer-go").click()
+            chat = page.locator("#section-chat")
+            expect(chat).to_contain_text("CLOSE_WAIT; the initiator waits in FIN_WAIT_2")
+            expect(_cards(page)).to_have_count(2)
+            # 3: killed while it is graded (the model takes seconds per key point here)
+            page.locator("#section-answer textarea").fill(answers[2])
+            page.locator("#section-submit").click()
+            expect(chat).to_contain_text("maximum segment lifetime")
+            time.sleep(2)
+            _kill(proc)
+            proc, url = _start_fake(tmp_path, free_port())
+            procs.append(proc)
+            page.goto(url)
+            page.locator("#resume-offer-go").click()
+            expect(chat).to_contain_text("not graded before the coach stopped", timeout=60_000)
+            expect(_cards(page)).to_have_count(3, timeout=60_000)
+            page.get_by_role("tab", name="Progress").click()
+            expect(page.locator("#progress-note")).to_contain_text("3 graded answers", timeout=60_000)
+            expect(page.locator("#progress-scores svg, #progress-scores canvas").first).to_be_visible(timeout=60_000)
+            assert external == []
+            # no script errors (Vega's date format and empty charts used to throw)
+            assert not [e for e in external.console if "vega" in e.lower() or "marktype" in e or "format" in e], \
+                external.console
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    from coach.session.store import Store
+
+    store = Store(tmp_path / "data" / "progress.db")
+    (summary,) = store.sessions()
+    turns = store.turns(summary.session.id)
+    assert [t.answer for t in turns] == answers and all(t.grade is not None for t in turns)
+    assert turns[0].feedback and store.session(summary.session.id).pending_answer == ""

@@ -101,4 +101,7 @@ def test_real_roadmap_counts():
     assert len(top) == 23
     assert len(corpus.questions) >= 300
     assert len(corpus.labs) >= 190
-    assert max(estimate_tokens(c.text) for c in corpus.chunks) <= bound
+    assert max(estimate_tokens(c.text) for c in corpus.chunks if c.kind == "roadmap") <= bound
+    keys = [c for c in corpus.chunks if c.kind == "key"]  # one per answer key, under its subsection
+    assert len(keys) == len(corpus.keys) == len(corpus.questions)
+    assert {c.section for c in keys} <= {s.id for s in corpus.sections}

@@ -109,3 +109,12 @@ def test_rerank_train_passes_chosen_settings_and_rejects_bad_ones(env, capsys, m
     assert code == 0 and seen[1] == rt.TrainSettings()
     code, _, err = run("rerank", "train", "--layers", "0")
     assert code == 2 and "must be positive" in err and len(seen) == 2
+
+
+def test_questions_about_a_subsection_come_from_their_keys(env, capsys, run):
+    code, out, _ = run("questions", "--section", "1.1")
+    assert code == 0 and "the roadmap lists them under 1.3 Interview Questions" in out and "[1.3#1]" in out
+    code, out, _ = run("questions", "--section", "1.1", "--json")
+    assert [(q["id"], q["about"]) for q in json.loads(out)] == [("1.3#1", "1.1")]
+    code, _, err = run("questions", "--section", "9.9")
+    assert code == 2 and "unknown section" in err

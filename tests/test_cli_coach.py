@@ -210,10 +210,15 @@ def test_eval_grading_reports_the_metrics(env, capsys, run):
                              "off_topic": OFF_TOPIC}) + "\n")
     code, out, err = run("eval", "grading", "--dataset", str(f), "--json")
     res = json.loads(out)["grading"]
-    assert code == 0 and set(res["metrics"]) == {"ordering_accuracy", "band_accuracy", "no_parse_failures"}
+    assert code == 0 and set(res["metrics"]) == {"ordering_accuracy", "band_accuracy", "no_parse_failures",
+                                                 "strong_at_7", "keywords_band", "injection_band"}
     m = res["result"]["all"]
-    assert m["items"] == 1 and m["answers"] == 4 and set(m["mean_score"]) == {"strong", "partial", "wrong", "off_topic"}
+    # the four kinds, and two derived from the strong answer: its terms as a bare list, and an injection
+    assert m["items"] == 1 and m["answers"] == 6
+    assert set(m["mean_score"]) == {"strong", "partial", "wrong", "off_topic", "keywords", "injection"}
     assert res["result"]["even (check)"]["mean_score"] == {}  # no item there: no mean, not a 0.0
+    records = {r["kind"]: r for r in res["result"]["records"]}
+    assert records["injection"]["score"] <= 3 and m["injection_band"] == 1.0
 
 
 def test_eval_grading_checks_a_concise_answer_apart_from_the_four_kinds(env, capsys, run):
@@ -227,7 +232,7 @@ def test_eval_grading_checks_a_concise_answer_apart_from_the_four_kinds(env, cap
     code, out, _ = run("eval", "grading", "--dataset", str(f), "--json")
     five = json.loads(out)["grading"]["result"]
     m = five["all"]
-    assert code == 0 and m["answers"] == 5 and "concise" in m["mean_score"]
+    assert code == 0 and m["answers"] == 7 and "concise" in m["mean_score"]
     scores = {r["kind"]: r["score"] for r in five["records"]}
     assert m["concise_band"] == float(scores["concise"] > 3)
     assert m["concise_ordering"] == ((scores["concise"] > scores["wrong"]) + (scores["strong"] > scores["concise"])) / 2

@@ -7,7 +7,7 @@ from coach.ask.explainer import DECLINE_TEXT, Explainer, Thresholds, decide
 from coach_helpers import make_retriever
 from fakes import ScriptedChatModel
 
-FAKE = Thresholds(dense_out=0.05, known_out=0.5, dense_sure=0.99)  # the hashing embedder's scale
+FAKE = Thresholds(dense_out=0.05, known_out=0.5, dense_sure=0.99, supported=0.1, cites=0.1)  # the hashing embedder's scale
 
 
 @pytest.fixture
@@ -73,3 +73,49 @@ def test_question_lists_are_not_passages(retriever):
     a = Explainer(retriever, model, thresholds=FAKE).answer(q)
     user = model.calls[0].messages[1].content
     assert "[1.3]" not in user and "1.3" not in a.citations and "[1.3]" not in a.answer
+
+
+def keyed(retriever):
+    from coach.grading.keys import KeyMatcher
+
+    def topic(q):
+        hits = retriever.search(q, 1)
+        return hits[0].chunk.section.split(".")[0] if hits else None
+    return KeyMatcher(retriever.corpus.keys, retriever.embedder.embed, topic)
+
+
+def test_a_roadmap_question_is_answered_with_its_reviewed_key_and_no_model_call(retriever):
+    model = ScriptedChatModel([])
+    stream = Explainer(retriever, model, thresholds=FAKE, keys=keyed(retriever)).stream(
+        "explain the TCP 3-way handshake")
+    text = "".join(stream)
+    a = stream.result
+    key = retriever.corpus.key("1.3#1")
+    assert a.key == "1.3#1" and text == f"{key.model_answer} [1.1]" and a.citations == ("1.1",)
+    assert a.sources[0].heading_path.endswith("Answer key 1.3#1") and model.calls == []
+
+
+def test_other_questions_are_written_from_key_facts_and_passages(retriever):
+    model = ScriptedChatModel(["Each side picks a sequence number [1.1]."])
+    a = Explainer(retriever, model, thresholds=FAKE, keys=keyed(retriever)).answer(
+        "Why do both sides pick an initial sequence number in the handshake?")
+    user = model.calls[0].messages[1].content
+    assert "Each side chooses an initial sequence number that the other side acknowledges." in user  # a key fact
+    assert not a.declined and a.key == "" and a.citations == ("1.1",)
+
+
+def test_a_sentence_no_note_supports_is_dropped_before_it_is_shown(retriever):
+    invented = "Bananas ripen faster next to apples because of ethylene gas [1.1]. "
+    model = ScriptedChatModel(["TIME_WAIT keeps delayed packets from corrupting new connections [1.1]. " + invented])
+    strict = Thresholds(dense_out=0.05, known_out=0.5, dense_sure=0.99, supported=0.3, cites=0.1)
+    stream = Explainer(retriever, model, thresholds=strict).stream("Why does TIME_WAIT exist?")
+    text = "".join(stream)
+    assert "Bananas" not in text and "TIME_WAIT keeps delayed packets" in text
+    assert stream.result.dropped == (invented.strip(),)
+
+
+def test_a_citation_of_a_section_that_does_not_say_it_is_replaced(retriever):
+    model = ScriptedChatModel(["TIME_WAIT keeps delayed packets from corrupting new connections [2.1]."])
+    strict = Thresholds(dense_out=0.05, known_out=0.5, dense_sure=0.99, supported=0.1, cites=0.3)
+    a = Explainer(retriever, model, thresholds=strict).answer("Why does TIME_WAIT exist?")
+    assert a.citations == ("1.1",) and "[2.1]" not in a.answer and a.answer.endswith("[1.1].") or "[1.1]" in a.answer

@@ -92,3 +92,35 @@ def test_ask_declines_out_of_scope_and_cites_in_scope(rt):
     assert out.declined and out.citations == ()
     a = rt.explainer.answer("Why does TIME_WAIT exist?")
     assert not a.declined and a.citations and "3.1" in a.citations
+
+
+UNLISTED = "How would you find out why df shows a full disk when du over every directory adds up to far less?"
+UNLISTED_STRONG = ("Usually a process still holds a deleted file open: the directory entry is gone, so du cannot see it, "
+                   "but the blocks are freed only when the last open file descriptor is closed, and df counts them. "
+                   "Find it with lsof +L1 (open files with no links) or by listing /proc/*/fd for '(deleted)'. "
+                   "Fix it by restarting or signalling the process to reopen its log, or truncate the file through "
+                   "/proc/PID/fd/N. Other causes: files hidden under a mount point, and reserved blocks for root.")
+UNLISTED_WRONG = ("df is just a cached estimate that the kernel refreshes every few hours, so it lags behind du. "
+                  "Run sync and wait, and df will catch up with du; there is nothing to fix.")
+
+
+def test_an_unlisted_question_is_graded_against_a_drafted_key(rt, tmp_path):
+    from coach.grading.draft import KeyDrafter, is_draft
+    from coach.grading.grader import Grader
+    from coach.grading.scoring import DEFAULT, KEYED
+
+    retriever = rt.retriever
+
+    def gather(q):
+        return ([h.chunk for h in retriever.search(q, 3, rerank=False)],
+                [h.chunk for h in retriever.search(q, 2, rerank=False, kind="key")])
+
+    drafter = KeyDrafter(rt.chat, gather, tmp_path / "drafts.json")
+    grader = Grader(rt.rubrics, rt.judge, rt.chat, DEFAULT, rt.keys, keyed_params=KEYED, drafter=drafter)
+    assert grader.answer_key(UNLISTED) is None  # no reviewed key: the question is not the roadmap's
+    strong = grader.grade(UNLISTED, UNLISTED_STRONG)
+    assert is_draft(strong.key) and len(strong.points) >= 2 and strong.parse_failures == 0
+    assert json.loads((tmp_path / "drafts.json").read_text())[strong.key]["question"] == UNLISTED
+    wrong = grader.grade(UNLISTED, UNLISTED_WRONG)
+    assert wrong.key == strong.key  # the cached draft, not a second one
+    assert strong.score > wrong.score

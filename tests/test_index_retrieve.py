@@ -81,15 +81,26 @@ def test_hybrid_score_is_the_configured_fusion_of_both_lists(cfg, embedder, stor
     from coach.retrieval import fusion
 
     build(cfg, embedder, store)
-    rcfg = dataclasses.replace(cfg.retrieval, fusion=fusion_name, alpha=0.3)
+    rcfg = dataclasses.replace(cfg.retrieval, fusion=fusion_name, alpha=0.3, expand=0.0)
     r = Retriever(index.load_saved(cfg), embedder, store, rcfg)
     q = "CLOSE_WAIT teardown"
     hits = r.search(q, 5, mode="hybrid", rerank=False)
-    sparse = r.bm25.search(q, 50)
-    dense = store.query(embedder.embed([q], query=True)[0], 50)
+    sparse = r.bm25().search(q, 50)
+    everything = store.query(embedder.embed([q], query=True)[0], len(r.chunks))
+    dense = dict([(i, s) for i, s in everything.items() if r.chunks[i].kind == "roadmap"][:50])
     want = fusion.rrf([sparse, dense], k=60) if fusion_name == "rrf" else fusion.convex(dense, sparse, 0.3)
     assert [h.chunk.id for h in hits] == list(want)[:5]
     assert hits[0].score == pytest.approx(next(iter(want.values())))
+
+
+def test_answer_keys_are_indexed_apart_from_the_roadmap(retriever):
+    """A search looks in the roadmap by default; the keys, under their question's subsection, when asked."""
+    hits = retriever.search("TCP 3-way handshake SYN SYN-ACK ACK", 20)
+    assert hits and all(h.chunk.kind == "roadmap" for h in hits)
+    keys = retriever.search("TCP 3-way handshake SYN SYN-ACK ACK", 2, kind="key")
+    assert keys[0].chunk.kind == "key" and keys[0].chunk.section == "1.1"
+    assert keys[0].chunk.heading_path[-1] == "Answer key 1.3#1" and "Explain the TCP 3-way handshake." in keys[0].chunk.text
+    assert len(retriever.corpus.keys) == 2 and retriever.corpus.key("1.3#2").section == "1.2"
 
 
 def test_followup_context_resolves_pronouns(retriever):
@@ -142,3 +153,23 @@ def test_bad_queries(retriever):
 def test_quiz_framing_does_not_pollute_the_query(retriever):
     hits = retriever.search("quiz me on the page cache", 1, mode="bm25", rerank=False)
     assert hits[0].chunk.section == "2.1"
+
+
+def test_document_expansion_lifts_the_passage_an_answer_key_belongs_to(cfg, embedder, store):
+    """Words only the answer key uses ("initial sequence number") bring up the roadmap passage the
+    key belongs to (1.1) when expansion is on, and not when it is off. (With two keys, BM25's idf is
+    zero: the lift comes from the dense list here.)"""
+    import dataclasses
+
+    build(cfg, embedder, store)
+    q = "initial sequence numbers acknowledged"
+
+    def top(expand):
+        rcfg = dataclasses.replace(cfg.retrieval, expand=expand)
+        r = Retriever(index.load_saved(cfg), embedder, store, rcfg)
+        return r.search(q, 3, mode="hybrid", rerank=False)
+
+    off, on = top(0.0), top(0.8)
+    assert all(h.chunk.kind == "roadmap" for h in on)
+    assert "1.1" in [h.chunk.section for h in on]
+    assert "1.1" not in [h.chunk.section for h in off]

@@ -14,6 +14,8 @@ from fake_coach import BrokenCoach, FakeCoach
 from fakes import ScriptedChatModel
 
 ui = pytest.importorskip("coach.app.layout")
+import gradio as gr  # noqa: E402
+
 from coach.app.callbacks import Callbacks  # noqa: E402
 from coach.app.view import escape  # noqa: E402
 
@@ -100,7 +102,12 @@ def test_resume_after_restart(tmp_path, corpus):
     cb = Callbacks(Store(path), coach, corpus.sections)
     choices = cb.sessions("section")
     assert [c[1] for c in choices] == [sid] and "1 answered" in choices[0][0]
-    chat, card, panel, status = last(cb.resume(sid, None))
+    shown, text, offered = cb.offer()  # opening the app offers the unfinished session up front
+    assert shown["visible"] and offered == sid and "practise a section · 1 Networking" in text and "1 answered" in text
+    assert cb.offer_tab(offered)[0].selected == "section"
+    assert all(x.__class__.__name__ == "skip" or x == gr.skip() for x in last(cb.resume("mock", sid, None)))
+    chat, card, panel, status, section, level = last(cb.resume("section", sid, None))
+    assert (section, level) == ("1", "any")  # the tab's controls show the resumed session's
     assert status == "" and panel.practice.session.id == sid
     contents = [m["content"] for m in chat]
     assert ANSWER in contents and any(c.startswith("### Score") for c in contents)
@@ -108,6 +115,7 @@ def test_resume_after_restart(tmp_path, corpus):
     assert coach.specs[-1].first == pending and coach.specs[-1].section == "1"
     last(cb.send("quit", panel))
     assert Store(path).session(sid).status == "finished" and cb.sessions("section") == []
+    assert cb.offer()[0]["visible"] is False  # nothing unfinished: no banner
 
 
 def test_two_tabs_do_not_mix(db, corpus):
@@ -165,7 +173,7 @@ def test_section_required_and_send_before_start(db, corpus):
     cb = Callbacks(db, FakeCoach(corpus), corpus.sections)
     assert last(cb.start("section", None, "any", None))[3] == "Pick a section first."
     assert last(cb.send("hello", None))[3] == "Start a session first."
-    assert "Pick a saved session" in last(cb.resume(None, None))[3]
+    assert "Pick a saved session" in last(cb.resume("section", None, None))[3]
 
 
 def test_review_mode_asks_due_questions_weakest_first(db, corpus):
@@ -196,7 +204,7 @@ def test_progress_data_and_export(db, corpus, tmp_path):
     _, _, panel, _ = last(cb.start("section", "1.1", "any", None))
     last(cb.send(ANSWER, panel))
     scores, mastery, table, note = cb.progress_data()
-    assert list(scores.columns) == ["when", "score", "section"] and len(scores) == 1
+    assert list(scores.columns) == ["answer", "score", "section", "when"] and len(scores) == 1
     assert mastery.iloc[0]["section"] == "1 Networking" and 0 < mastery.iloc[0]["mastery"] <= 0.5
     assert table.iloc[0]["answered"] == 1 and table.iloc[0]["section"] == "1.1" and "**1** graded answers" in note
     path = cb.export(panel.practice.session.id)

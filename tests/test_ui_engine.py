@@ -37,7 +37,7 @@ def model():
 @pytest.fixture
 def coach(cfg, backends, model):
     # the hashing embedder's cosines are low: a lower mark keeps roadmap questions in scope for `ask`
-    cfg = config_mod.replace(cfg, ask=config_mod.AskConfig(0.05, 0.5, 0.99))
+    cfg = config_mod.replace(cfg, ask=config_mod.AskConfig(0.05, 0.5, 0.99, 0.1, 0.1))
     root = Coach(cfg, replace(backends, chat=model), seed=SEED)
     root.index()
     return root
@@ -62,7 +62,7 @@ def test_full_turn_on_the_real_engine(db, coach, corpus_dir, model):
     # the answer went to the model as quoted data
     assert any(STRONG_TCP[:40] in m.content for call in model.calls for m in call.messages)
     turn = db.turns(panel.practice.session.id)[0]
-    assert turn.question.id == asked.id and turn.answer == STRONG_TCP and turn.feedback == FEEDBACK
+    assert turn.question.id == asked.id and turn.answer == STRONG_TCP and turn.feedback.endswith(FEEDBACK)
     assert turn.grade.sources[0].section == "1.1" and turn.grade.sources[0].text
     assert db.session(panel.practice.session.id).pending == panel.practice.question  # the next or a follow-up
 
@@ -93,7 +93,7 @@ def test_resume_asks_the_pending_question_and_not_the_answered_ones(tmp_path, co
     sid = panel.practice.session.id
 
     cb2 = Callbacks(Store(path), coach, sections)  # a restarted server
-    chat, _, panel2, status = last(cb2.resume(sid, None))
+    chat, _, panel2, status, _, _ = last(cb2.resume("section", sid, None))
     assert status == "" and panel2.practice.question == pending
     assert chat[-1]["content"].endswith(pending.text)
     _, _, panel2, _ = last(cb2.send("skip", panel2))
@@ -148,3 +148,20 @@ def test_first_use_reports_progress(cfg, backends, tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         Coach(cfg, backends).warm_up(lambda f, d: seen.append(d))
     assert seen == ["checking the language model"]
+
+
+def test_an_answer_over_the_cap_is_shown_and_stored_cut(db, coach):
+    """Nothing past the documented cap is rendered in the chat or stored; the card says it was cut."""
+    from coach.sanitize import MAX_ANSWER_CHARS
+
+    cb = Callbacks(db, coach, coach.retriever.corpus.sections)
+    _, _, panel, _ = last(cb.start("section", "1.1", "any", None))
+    huge = STRONG_TCP + " " + "SYN then SYN-ACK then ACK. " * 8000
+    chat, card, panel, _ = last(cb.send(huge, panel))
+    from coach.app.view import user_message
+
+    users = [m["content"] for m in chat if m["role"] == "user"]
+    turn = db.turns(panel.practice.session_id)[-1]
+    assert len(turn.answer) <= MAX_ANSWER_CHARS and turn.grade is not None
+    assert users[-1] == user_message(turn.answer)["content"]  # shown as stored (escaped), no more
+    assert f"the limit is {MAX_ANSWER_CHARS:,}" in card

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from coach import sanitize
 from coach.app import view as fmt
 from coach.errors import CoachError
 from coach.session import progress as prog
@@ -97,18 +98,43 @@ class Callbacks:
         panel = Panel(practice, fmt.ChatView())
         yield from self._drive(panel, practice.start)
 
-    def resume(self, session_id: str | None, panel: Panel | None, progress=gr.Progress()) -> Iterator[tuple]:
+    def resume(self, mode: str, session_id: str | None, panel: Panel | None, progress=gr.Progress()
+               ) -> Iterator[tuple]:
+        """Reopen a saved session in the `mode` tab; each update also sets the tab's section and level
+        controls to the session's. A session of another mode is left alone (the banner's "Resume it"
+        runs this for every tab)."""
         panel = panel or Panel()
         if not session_id:
-            yield self._out(panel, "Pick a saved session to resume.")
+            yield (*self._out(panel, "Pick a saved session to resume."), gr.skip(), gr.skip())
             return
         try:
+            session = self.store.session(session_id)
+            if session.mode != mode:
+                yield (gr.skip(),) * 6
+                return
             practice, turns = Practice.resume(self.store, self.coach, session_id, _reporter(progress))
         except Exception as e:  # noqa: BLE001
-            yield self._out(panel, _problem(e))
+            yield (*self._out(panel, _problem(e)), gr.skip(), gr.skip())
             return
+        controls = (session.section or gr.skip(), "any" if session.level is None else str(session.level))
         panel = Panel(practice, fmt.transcript(turns))
-        yield from self._drive(panel, practice.start)
+        for out in self._drive(panel, practice.start):
+            yield (*out, *controls)
+
+    def offer(self):
+        """The banner offering the most recent unfinished session: (row visibility, text, session id)."""
+        latest = next((s for s in self.store.sessions() if s.session.status == "open" and s.turns), None)
+        if latest is None:
+            return gr.update(visible=False), "", None
+        return gr.update(visible=True), fmt.offer_text(latest, self.titles), latest.session.id
+
+    def offer_tab(self, session_id: str | None):
+        """The tab to open for the offered session, and the banner hidden."""
+        try:
+            mode = self.store.session(session_id).mode if session_id else None
+        except CoachError:
+            mode = None
+        return (gr.Tabs(selected=mode) if mode else gr.skip()), gr.update(visible=False)
 
     def send(self, text: str, panel: Panel | None) -> Iterator[tuple]:
         """An answer typed in the box, or a command from a button (hint, explain, skip, next)."""
@@ -116,8 +142,10 @@ class Callbacks:
         if panel.practice is None:
             yield self._out(panel, "Start a session first.")
             return
-        panel = replace(panel, view=fmt.add_user(panel.view, text))
-        yield self._out(panel)
+        shown = sanitize.clean(text).text  # what is graded and stored: never more than the cap
+        if shown:
+            panel = replace(panel, view=fmt.add_user(panel.view, shown))
+            yield self._out(panel)
         yield from self._drive(panel, lambda: panel.practice.send(text))
 
     def typed(self, text: str, panel: Panel | None) -> None:
@@ -168,9 +196,9 @@ class Callbacks:
 
         turns = self.store.all_turns()
         points = prog.score_points(turns)
-        scores = pd.DataFrame({"when": [p.when.astimezone().replace(tzinfo=None) for p in points],
-                               "score": [p.score for p in points],
-                               "section": [f"{p.section} {self.titles.get(p.section, '')}".strip() for p in points]})
+        scores = pd.DataFrame({"answer": list(range(1, len(points) + 1)), "score": [p.score for p in points],
+                               "section": [f"{p.section} {self.titles.get(p.section, '')}".strip() for p in points],
+                               "when": [f"{p.when.astimezone():%Y-%m-%d %H:%M}" for p in points]})
         rows = prog.mastery_rows(prog.section_mastery(turns), self.titles)
         mastery = pd.DataFrame({"section": [r[0] for r in rows], "mastery": [round(r[1], 3) for r in rows],
                                 "answered": [r[2] for r in rows]})

@@ -96,6 +96,8 @@ def user_message(text: str) -> dict:
 def apply(view: ChatView, ev: Event) -> ChatView:
     """The chat after one event. Streamed text of one kind grows the last message."""
     msgs = list(view.messages)
+    if isinstance(ev, Said) and ev.kind == "user":
+        return add_user(view, ev.text)
     if isinstance(ev, Said):
         at = view.stream_at
         if view.streaming == ev.kind and 0 <= at < len(msgs):
@@ -149,6 +151,25 @@ def section_choices(sections: Sequence[Section]) -> list[tuple[str, str]]:
     [('3 · Networking', '3'), ('\\u2003 3.1 · TCP', '3.1')]
     """
     return [(("\u2003 " if s.parent else "") + f"{s.id} · {s.title}", s.id) for s in sections]
+
+
+def offer_text(summary, titles: dict[str, str]) -> str:
+    """The banner's words for an unfinished session: what, where, how many answered, when.
+
+    >>> from coach.session.store import Session, SessionSummary
+    >>> from datetime import datetime, timezone
+    >>> s = Session("s1", "section", "3.1", None, datetime(2026, 1, 2, tzinfo=timezone.utc),
+    ...             datetime(2026, 1, 2, tzinfo=timezone.utc), "open")
+    >>> offer_text(SessionSummary(s, 3, 2, 1, 6.5), {"3.1": "TCP/IP Deep Dive"})[:75]
+    '**Unfinished session:** practise a section · 3.1 TCP/IP Deep Dive · any lev'
+    """
+    s = summary.session
+    what = {"mock": "mock interview", "section": "practise a section", "review": "review weak topics"}.get(s.mode, s.mode)
+    where = f" · {s.section} {titles.get(s.section, '')}".rstrip() if s.section else ""
+    level = "any level" if s.level is None else f"level {s.level}"
+    mean = f", mean {summary.mean_score:.1f}" if summary.mean_score is not None else ""
+    return (f"**Unfinished session:** {what}{where} · {level} · {summary.answered} answered{mean} · "
+            f"last active {s.updated.astimezone():%Y-%m-%d %H:%M}")
 
 
 def session_choice(summary) -> tuple[str, str]:

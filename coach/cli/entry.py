@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("eval", help="run an offline evaluation suite")
-    s.add_argument("suite", choices=["retrieval", "ragas", "grading", "all"], help="which suite")
+    s.add_argument("suite", choices=["retrieval", "grading", "ask", "ragas", "all"], help="which suite")
     s.add_argument("--limit", type=int, help="only the first N items")
     s.add_argument("--dataset", help="dataset file (default: evals/<suite>_dev.jsonl)")
     s.add_argument("--json", action="store_true", help="print the result as JSON")

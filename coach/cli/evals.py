@@ -17,9 +17,10 @@ def _log(msg: str) -> None:
 
 
 def _suites() -> dict:
-    from coach.evals import grading, ragas, retrieval
+    from coach.evals import ask, grading, ragas, retrieval
 
-    return {"retrieval": retrieval.run_suite, "ragas": ragas.run_suite, "grading": grading.run_suite}
+    return {"retrieval": retrieval.run_suite, "grading": grading.run_suite, "ask": ask.run_suite,
+            "ragas": ragas.run_suite}
 
 
 def cmd_eval(root: Coach, args) -> int:
@@ -34,10 +35,11 @@ def cmd_eval(root: Coach, args) -> int:
         run = suites[name](root, limit=args.limit, dataset=args.dataset, progress=progress_bar)
         runs.append(run)
         _log(f"{name}: result saved to {kit.save_result(run, root.cfg.data_dir)}")
+        base = kit.baseline_name(name, args.dataset)
         if args.update_baseline:
-            _log(f"{name}: baseline written to {kit.write_baseline(run)}")
+            _log(f"{name}: baseline written to {kit.write_baseline(run, name=base)}")
         if args.gate:
-            baseline = kit.load_baseline(name)
+            baseline = kit.load_baseline(base)
             if baseline.get("limit") != args.limit:
                 raise UsageError(f"the {name} baseline was measured with --limit {baseline.get('limit')}: "
                                  f"gate with the same --limit")
@@ -46,7 +48,7 @@ def cmd_eval(root: Coach, args) -> int:
                 _log(f"REGRESSION {name}: {r}")
             failed += regressions
             if not regressions:
-                _log(f"{name}: no regression against {kit.baseline_path(name)} ({len(baseline['metrics'])} metrics)")
+                _log(f"{name}: no regression against {kit.baseline_path(base)} ({len(baseline['metrics'])} metrics)")
     if args.report:
         _log(f"report written to {kit.write_report(runs, Path(args.report))}")
     if args.json:

@@ -78,6 +78,10 @@ class EventPrinter:
         self.streaming = ""  # the kind of text being streamed, "" when none
 
     def show(self, ev: Event) -> None:
+        if isinstance(ev, Said) and ev.kind == "user":
+            self.end()
+            out(f"> {ev.text}")
+            return
         if isinstance(ev, Said):
             if self.streaming != ev.kind:
                 self.end()

@@ -68,15 +68,33 @@ def cmd_sections(root: Coach, args) -> int:
 
 
 def cmd_questions(root: Coach, args) -> int:
+    """The roadmap's questions (or labs). `--section S` keeps those listed in S or its subsections
+    and, for questions, those about S by their answer key (3.1's are listed under 3.17); each
+    question's JSON says what it is about (`about`)."""
+    from coach.corpus.sections import in_section, resolve_section
+
     corpus = root.corpus()
+    if args.section:  # an id or a name; an unknown one exits 2 listing the nearest
+        args.section = resolve_section(args.section, corpus.sections).id
+    about = {k.question_id: k.section for k in corpus.keys}
     items = corpus.labs if args.labs else corpus.questions
     if args.section:
-        items = [x for x in items if x.section == args.section or x.topic == args.section]
+        items = [x for x in items if in_section(x.section, args.section) or x.topic == args.section
+                 or in_section(about.get(x.id, ""), args.section)]
     if args.json:
-        print(json.dumps([asdict(x) for x in items], ensure_ascii=False, indent=1))
-    else:
-        for x in items:
-            print(f"[{x.id}] {x.text}")
+        rows = [asdict(x) | ({} if args.labs else {"about": about.get(x.id, x.section)}) for x in items]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    titles = {s.id: s.title for s in corpus.sections}
+    if args.section and not items:
+        print(f"no {'labs' if args.labs else 'questions'} in or about {args.section}", file=sys.stderr)
+    lists = sorted({x.section for x in items if args.section and not in_section(x.section, args.section)})
+    if lists:
+        print(f"questions about {args.section}; the roadmap lists them under "
+              + ", ".join(f"{s} {titles.get(s, '')}".strip() for s in lists) + ":")
+    for x in items:
+        where = about.get(x.id)
+        print(f"[{x.id}] {x.text}" + (f"  (about {where})" if where and not args.section else ""))
     return 0
 
 

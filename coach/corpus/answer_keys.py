@@ -4,7 +4,10 @@ What it does: parses the Markdown files in `corpus/answers/` (format: docs/answe
 `AnswerKey` values, and lints them (`lint`): every listed question has exactly one key, with
 counts and lengths in range. Pure apart from reading files.
 
-What it does not do: match a typed question to a key (grading), index keys (retrieval).
+`key_chunk` turns a key into the chunk that is indexed with the roadmap (kind "key", under the
+subsection the question is about), so explanations can be grounded in it and cite that section.
+
+What it does not do: match a typed question to a key (`coach.grading.keys`).
 
 Run it on a file or folder while writing keys:
 
@@ -19,6 +22,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from coach.types import Chunk, Section
 
 ANSWER_WORDS = (60, 180)  # a model answer's length in words
 FACTS = (3, 6)
@@ -56,6 +61,27 @@ class AnswerKey:
     @property
     def core_facts(self) -> tuple[KeyFact, ...]:
         return tuple(f for f in self.facts if f.core)
+
+
+def key_heading(question_id: str) -> str:
+    """The last heading of a key's chunk: how the chunk of a question's key is found."""
+    return f"Answer key {question_id}"
+
+
+def key_chunk(key: AnswerKey, sections: Mapping[str, Section]) -> Chunk:
+    """The indexed form of a key: the question and its model answer, under its subsection's heading
+    path plus "Answer key"; the id is a hash of the text, like a roadmap chunk's."""
+    import hashlib
+
+    sec = sections[key.section]
+    path = [f"{sec.id} {sec.title}"]
+    parent = sections.get(sec.parent) if sec.parent else None
+    if parent is not None:
+        path.insert(0, f"Section {parent.id} — {parent.title}")
+    text = f"Q: {key.question}\n{key.model_answer}"
+    heading = (*path, key_heading(key.question_id))
+    cid = hashlib.sha1(f"{key.source}\x00{' > '.join(heading)}\x00{text}".encode()).hexdigest()[:16]
+    return Chunk(cid, sec.id, sec.title, heading, text, key.source, None, "key")
 
 
 def words(text: str) -> int:

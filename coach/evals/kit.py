@@ -81,14 +81,28 @@ def load_baseline(suite: str) -> dict[str, Any]:
     return json.loads(p.read_text())
 
 
-def write_baseline(run: SuiteRun, tolerance: Mapping[str, float] | None = None) -> Path:
-    old = json.loads(baseline_path(run.suite).read_text()) if baseline_path(run.suite).is_file() else {}
+def baseline_name(suite: str, dataset: str | None) -> str:
+    """Which baseline a run is gated on: a shipped second set of the suite (`<suite>_<name>.jsonl`)
+    has its own; the suite's dev set, or any other file, the suite's.
+
+    >>> baseline_name("retrieval", "evals/retrieval_blind.jsonl"), baseline_name("retrieval", "evals/retrieval_dev.jsonl")
+    ('retrieval_blind', 'retrieval')
+    >>> baseline_name("grading", None), baseline_name("grading", "/tmp/mine.jsonl")
+    ('grading', 'grading')
+    """
+    stem = Path(dataset).stem if dataset else ""
+    return stem if stem.startswith(f"{suite}_") and stem != f"{suite}_dev" else suite
+
+
+def write_baseline(run: SuiteRun, tolerance: Mapping[str, float] | None = None, name: str | None = None) -> Path:
+    path = baseline_path(name or run.suite)
+    old = json.loads(path.read_text()) if path.is_file() else {}
     data = {"suite": run.suite, "limit": run.limit, "updated": time.strftime("%Y-%m-%d"),
             "metrics": {k: round(v, 4) for k, v in sorted(run.metrics.items())},
             "tolerance": dict(tolerance or old.get("tolerance") or {"default": 0.01})}
     BASELINE_DIR.mkdir(parents=True, exist_ok=True)
-    baseline_path(run.suite).write_text(json.dumps(data, indent=1) + "\n")
-    return baseline_path(run.suite)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    return path
 
 
 def save_result(run: SuiteRun, data_dir: Path) -> Path:

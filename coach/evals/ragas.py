@@ -1,11 +1,20 @@
-"""`coach eval ragas`: RAGAS faithfulness, answer relevancy, context precision and context recall
-of the coach's grounded answers, judged offline by the local GGUF.
+"""`coach eval ragas`: RAGAS faithfulness, answer relevancy and context precision of what `coach
+ask` answers, judged offline by the local GGUF.
 
-What it does: for each question with a reference answer it retrieves k=4 passages with the real
-retriever, has the coach answer from them (`Answerer`, a parameter), then asks the judge for the
-four metrics, one call per (metric, sample). The judge is `ragas.metrics.collections` (the API that
-survives ragas 1.0) over an OpenAI-compatible server: a `llama_cpp.server` this suite starts on a
-free loopback port and always stops, or the configured one when `llm.backend = "openai"`.
+What it does: for each question of the ask set (evals/ask_facts.jsonl: the reference is its
+required facts) the coach's own explainer answers (`coach.ask.explainer`, through the judge's
+server: one model loaded), and the contexts are what it answered from (the answer key it quoted, or
+the notes it wrote from). Then the judge scores each metric, one call per (metric, sample), timed.
+The planted check scores faithfulness on explanations true to a roadmap section with and without
+one invented sentence (evals/faithfulness_planted.jsonl): the share where the score drops says
+whether RAGAS with this judge can see an invented fact at all. The judge is
+`ragas.metrics.collections` (the API that survives ragas 1.0) over an OpenAI-compatible server: a
+`llama_cpp.server` this suite starts on a free loopback port and always stops, or the configured
+one when `llm.backend = "openai"`.
+
+Context recall is not run: with the 1.5B judge under ragas' schema it returned an empty list of
+classifications on every sample, which ragas scores NaN (BENCHMARKS.md); a number that is never
+there cannot gate anything.
 
 Failures are data, not gaps: a judge reply that does not parse, an exception or a NaN score is a
 counted failure of that metric for that sample, listed with its id and error. Means are over the
@@ -15,7 +24,7 @@ cannot raise a mean by dropping its hard cases.
 It is the ONE module that imports ragas (pinned ragas==0.4.3 in pyproject.toml; 0.4 changed the
 API), and only inside `ragas_scorer`, so `import coach` and the fast tests never import it. It does
 not grade interview answers (that is the grading suite) and has no opinion on the answer prompt
-beyond `prompts/eval_answer.md`, used until the coach's own ask function is plugged in.
+beyond what `coach ask` does.
 """
 
 from __future__ import annotations
@@ -39,10 +48,9 @@ from typing import Any
 
 from coach.config import Config
 from coach.errors import ModelError, UsageError
+from coach.jsonl import read_rows
 
-METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall")
-K = 4  # passages per question: what the coach answers from and what the judge checks
-ANSWER_MAX_TOKENS = 256
+METRICS = ("faithfulness", "answer_relevancy", "context_precision")
 JUDGE_MAX_TOKENS = 1024  # ragas' own default; its JSON replies list statements, cut-off JSON is a failure
 
 
@@ -74,15 +82,16 @@ class Score:
     sample_id: str
     value: float | None
     error: str | None = None
+    seconds: float = 0.0
 
 
-Answerer = Callable[[str, Sequence[str]], str]  # (question, passages) -> the coach's answer
+Answerer = Callable[[str], tuple[str, list[str]]]  # question -> (the coach's answer, what it answered from)
 Scorer = Callable[[str, Sample], float]  # (metric, sample) -> value; raises on a judge failure
 
 
 def load_items(path: Path, limit: int | None = None) -> list[Item]:
-    """Questions with references: grading files (`strong` is the reference answer) or
-    `{id, question, reference, section?}` lines."""
+    """Questions with references: `{id, question, reference, section?}` lines, grading files
+    (`strong` is the reference answer) or the ask set (its `required` facts are the reference)."""
     if not path.is_file():
         raise UsageError(f"dataset not found: {path}")
     items = []
@@ -91,22 +100,20 @@ def load_items(path: Path, limit: int | None = None) -> list[Item]:
             continue
         try:
             d = json.loads(line)
-            ref = d["reference"] if "reference" in d else d["strong"]
+            ref = d["reference"] if "reference" in d else d["strong"] if "strong" in d else " ".join(d["required"])
             items.append(Item(str(d["id"]), str(d.get("section", "other")), d["question"], ref))
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise UsageError(f"{path}:{n}: not a RAGAS item ({e}); need id, question and reference "
-                             "(or strong)") from e
+                             "(or strong, or required)") from e
     return items[:limit] if limit else items
 
 
-def build_samples(items: Sequence[Item], retrieve: Callable[[str], list[str]], answer: Answerer,
-                  progress=None) -> list[Sample]:
+def build_samples(items: Sequence[Item], answer: Answerer, progress=None) -> list[Sample]:
     it = progress(items, len(items), "ragas: answering") if progress else items
     out = []
     for item in it:
-        contexts = tuple(retrieve(item.question))
-        out.append(Sample(item.id, item.section, item.question, item.reference, contexts,
-                          answer(item.question, contexts)))
+        text, contexts = answer(item.question)
+        out.append(Sample(item.id, item.section, item.question, item.reference, tuple(contexts), text))
     return out
 
 
@@ -117,18 +124,38 @@ def score_samples(samples: Sequence[Sample], scorer: Scorer, metrics: Sequence[s
     out = []
     for s in it:
         for m in metrics:
-            try:
-                v = scorer(m, s)
-            except Exception as e:  # noqa: BLE001 - any judge failure is counted, never fatal
-                out.append(Score(m, s.id, None, f"{type(e).__name__}: {str(e)[:300]}"))
-                continue
-            if v is None or not isinstance(v, (int, float)) or math.isnan(v):
-                out.append(Score(m, s.id, None, f"judge returned {v!r}"))
-            elif not 0.0 <= v <= 1.0:
-                out.append(Score(m, s.id, None, f"judge returned {v!r}, outside [0, 1]"))
-            else:
-                out.append(Score(m, s.id, float(v)))
+            out.append(score_one(scorer, m, s))
     return out
+
+
+def score_one(scorer: Scorer, metric: str, s: Sample) -> Score:
+    """One metric on one sample, timed; an exception, NaN or out-of-range value is a failure."""
+    t0 = time.perf_counter()
+    try:
+        v = scorer(metric, s)
+    except Exception as e:  # noqa: BLE001 - any judge failure is counted, never fatal
+        return Score(metric, s.id, None, f"{type(e).__name__}: {e}", round(time.perf_counter() - t0, 2))
+    took = round(time.perf_counter() - t0, 2)
+    if v is None or not isinstance(v, (int, float)) or math.isnan(v):
+        return Score(metric, s.id, None, f"judge returned {v!r}", took)
+    if not 0.0 <= v <= 1.0:
+        return Score(metric, s.id, None, f"judge returned {v!r}, outside [0, 1]", took)
+    return Score(metric, s.id, float(v), None, took)
+
+
+def planted(items: Sequence[dict], sources: Callable[[str], list[str]], scorer: Scorer, progress=None) -> dict:
+    """RAGAS faithfulness on each planted item's clean explanation and on the same with its invented
+    sentence: `caught` is the share of items whose score drops (a failed judgement is not caught)."""
+    it = progress(items, len(items), "ragas: planted") if progress else items
+    rows = []
+    for d in it:
+        ctx = tuple(sources(d["section"]))
+        clean = score_one(scorer, "faithfulness", Sample(d["id"], d["section"], d["question"], "", ctx, d["clean"]))
+        dirty = score_one(scorer, "faithfulness", Sample(d["id"], d["section"], d["question"], "", ctx,
+                                                         d["clean"] + " " + d["invented"]))
+        rows.append({"id": d["id"], "clean": clean.value, "planted": dirty.value,
+                     "caught": clean.value is not None and dirty.value is not None and dirty.value < clean.value})
+    return {"n": len(rows), "caught": sum(r["caught"] for r in rows) / len(rows) if rows else 0.0, "rows": rows}
 
 
 def aggregate(samples: Sequence[Sample], scores: Sequence[Score], metrics: Sequence[str] = METRICS) -> dict[str, Any]:
@@ -150,6 +177,7 @@ def aggregate(samples: Sequence[Sample], scores: Sequence[Score], metrics: Seque
         ok = [r.value for r in rows if r.value is not None]
         out[m] = {"mean": statistics.fmean(ok) if ok else None, "n": len(rows), "n_ok": len(ok),
                   "n_failed": len(rows) - len(ok), "ok_rate": len(ok) / len(rows) if rows else 0.0,
+                  "median_seconds": statistics.median(r.seconds for r in rows) if rows else 0.0,
                   "failures": [{"id": r.sample_id, "error": r.error} for r in rows if r.value is None]}
     section = {s.id: s.section for s in samples}
     per_section: dict[str, list[float]] = defaultdict(list)
@@ -173,17 +201,25 @@ def gate_metrics(result: dict[str, Any]) -> dict[str, float]:
         if r["mean"] is not None:
             out[f"ragas.{m}.mean"] = r["mean"]
         out[f"ragas.{m}.ok_rate"] = r["ok_rate"]
+    if result.get("planted"):
+        out["ragas.planted.caught"] = result["planted"]["caught"]
     return out
 
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [f"### RAGAS: {result['n']} questions (judge: {result.get('judge', '?')})", "",
-             "| metric | mean (ok samples) | ok | failed |", "|---|---|---|---|"]
+             "| metric | mean (ok samples) | ok | failed | median s per judgement |", "|---|---|---|---|---|"]
     for m, r in result["metrics"].items():
         mean = "n/a" if r["mean"] is None else f"{r['mean']:.3f}"
-        lines.append(f"| {m} | {mean} | {r['n_ok']}/{r['n']} | {r['n_failed']} |")
+        lines.append(f"| {m} | {mean} | {r['n_ok']}/{r['n']} | {r['n_failed']} | {r.get('median_seconds', 0):.0f} |")
     if "seconds_per_sample" in result:
-        lines += ["", f"{result['seconds_per_sample']:.0f} s per question (answer + 4 metrics)."]
+        lines += ["", f"{result['seconds_per_sample']:.0f} s per question (answer + {len(result['metrics'])} metrics); "
+                      f"answering took {result.get('answer_seconds', 0):.0f} s in all."]
+    if result.get("planted"):
+        pl = result["planted"]
+        lines += ["", f"Planted invented sentence: faithfulness dropped on {pl['caught']:.2f} of {pl['n']} explanations.",
+                  "", "| item | clean | with the invented sentence |", "|---|---|---|"]
+        lines += [f"| {r['id']} | {r['clean']} | {r['planted']} |" for r in pl["rows"]]
     fails = [(m, f) for m, r in result["metrics"].items() for f in r["failures"]]
     if fails:
         lines += ["", "Failed judgements (not in the means):", ""]
@@ -204,15 +240,18 @@ def charts(result: dict[str, Any]):
     return out
 
 
-def grounded_answerer(chat) -> Answerer:
-    """A plain grounded prompt through a `ChatModel`: the stand-in until `coach ask` exists."""
-    from coach.llm.chat import Message
-    from coach.prompts import render
-
-    def answer(question: str, contexts: Sequence[str]) -> str:
-        passages = "\n\n".join(f"[{i}] {c}" for i, c in enumerate(contexts, 1))
-        prompt = render("eval_answer", passages=passages, question=question)
-        return chat.complete([Message("user", prompt)], max_tokens=ANSWER_MAX_TOKENS).strip()
+def coach_answerer(explainer) -> Answerer:
+    """What `coach ask` answers, and the texts it answered from: the quoted answer key, or the notes
+    (key facts and roadmap key points) the LLM wrote from, one context per section."""
+    def answer(question: str) -> tuple[str, list[str]]:
+        a = explainer.answer(question)
+        if a.key:
+            key = explainer.retriever.corpus.key(a.key)
+            return a.answer, [key.model_answer + " " + " ".join(f.text for f in key.facts)] if key else []
+        by_section: dict[str, list[str]] = {}
+        for n in explainer.notes(question, None)[1]:
+            by_section.setdefault(n.section, []).append(n.text)
+        return a.answer, [f"[{sec}] " + " ".join(texts) for sec, texts in by_section.items()]
 
     return answer
 
@@ -262,7 +301,7 @@ def local_server(gguf: Path, n_ctx: int = 4096, n_threads: int = 2, seed: int = 
 @contextmanager
 def ragas_scorer(base_url: str, embedder, *, model: str = "coach", seed: int = 42,
                  constrained: bool = True) -> Iterator[Scorer]:
-    """The four `ragas.metrics.collections` metrics as a `Scorer` (the only ragas calls).
+    """The `ragas.metrics.collections` metrics of `METRICS` as a `Scorer` (the only ragas calls).
 
     The collections metrics call `llm.agenerate`, which needs an async client. `constrained=True`
     patches it with instructor's JSON_SCHEMA mode, which sends `{"type": "json_object", "schema":
@@ -276,7 +315,7 @@ def ragas_scorer(base_url: str, embedder, *, model: str = "coach", seed: int = 4
     import openai
     from ragas.embeddings.base import BaseRagasEmbedding
     from ragas.llms import InstructorLLM, llm_factory
-    from ragas.metrics.collections import AnswerRelevancy, ContextPrecision, ContextRecall, Faithfulness
+    from ragas.metrics.collections import AnswerRelevancy, ContextPrecision, Faithfulness
 
     class CoachEmbeddings(BaseRagasEmbedding):  # our loaded MiniLM, offline, no second copy
         def __init__(self, inner) -> None:
@@ -305,15 +344,14 @@ def ragas_scorer(base_url: str, embedder, *, model: str = "coach", seed: int = 4
     # strictness=1: at temperature 0 the default 3 generated questions are the same question 3 times
     metrics = {"faithfulness": Faithfulness(llm=llm),
                "answer_relevancy": AnswerRelevancy(llm=llm, embeddings=CoachEmbeddings(embedder), strictness=1),
-               "context_precision": ContextPrecision(llm=llm), "context_recall": ContextRecall(llm=llm)}
+               "context_precision": ContextPrecision(llm=llm)}
     loop = asyncio.new_event_loop()  # one loop for the whole run: the async client is bound to it
 
     def score(metric: str, s: Sample) -> float:
         ctx = list(s.contexts)
         kw = {"faithfulness": dict(user_input=s.question, response=s.answer, retrieved_contexts=ctx),
               "answer_relevancy": dict(user_input=s.question, response=s.answer),
-              "context_precision": dict(user_input=s.question, reference=s.reference, retrieved_contexts=ctx),
-              "context_recall": dict(user_input=s.question, reference=s.reference, retrieved_contexts=ctx)}[metric]
+              "context_precision": dict(user_input=s.question, reference=s.reference, retrieved_contexts=ctx)}[metric]
         return loop.run_until_complete(metrics[metric].ascore(**kw)).value
 
     try:
@@ -336,31 +374,41 @@ def judge_url(cfg: Config) -> Iterator[str]:
 
 
 def run_suite(root, limit: int | None = None, dataset: str | None = None, progress=None, *,
-              answerer: Answerer | None = None, scorer=None):
-    """The RAGAS suite as a `SuiteRun` over `root`'s retriever. `answerer` defaults to the grounded
-    prompt through the judge's own server (one model loaded, not two); `scorer` (tests) replaces the
-    ragas judge."""
+              answerer: Answerer | None = None, scorer=None, planted_set: Path | None = None):
+    """The RAGAS suite as a `SuiteRun`. `answerer` defaults to `coach ask` through the judge's own
+    server (one model loaded, not two); `scorer` (tests) replaces the ragas judge. The planted check
+    runs on as many items as the questions (`limit`)."""
+    from coach.ask.explainer import Explainer
     from coach.evals.kit import SuiteRun
     from coach.llm.openai_api import OpenAIChatModel
 
     cfg = root.cfg
-    path = Path(dataset) if dataset else cfg.root / "evals" / "grading_dev.jsonl"
+    path = Path(dataset) if dataset else cfg.root / "evals" / "ask_facts.jsonl"
     items = load_items(path, limit)
+    planted_path = planted_set or cfg.root / "evals" / "faithfulness_planted.jsonl"
+    plants = read_rows(planted_path)[: limit or None] if planted_path.is_file() else []
     retriever = root.retriever
 
-    def retrieve(q: str) -> list[str]:
-        return [h.chunk.text for h in retriever.search(q, K)]
+    def sources(section: str) -> list[str]:
+        return [c.text for c in retriever.chunks.values() if c.kind == "roadmap" and c.section == section]
 
     t0 = time.perf_counter()
     with (judge_url(cfg) if scorer is None or answerer is None else _no_server()) as url:
-        chat = OpenAIChatModel(url, cfg.llm.api_model, cfg.llm.api_key, seed=cfg.llm.seed) if url else None
-        samples = build_samples(items, retrieve, answerer or grounded_answerer(chat), progress)
+        if answerer is None:
+            chat = OpenAIChatModel(url, cfg.llm.api_model, cfg.llm.api_key, seed=cfg.llm.seed)
+            answerer = coach_answerer(Explainer(retriever, chat, thresholds=cfg.ask, keys=root.keys))
+        samples = build_samples(items, answerer, progress)
+        answered = time.perf_counter() - t0
         if scorer is not None:
             scores = score_samples(samples, scorer, progress=progress)
+            plant = planted(plants, sources, scorer, progress)
         else:
             with ragas_scorer(url, retriever.embedder, model=cfg.llm.api_model, seed=cfg.llm.seed) as sc:
                 scores = score_samples(samples, sc, progress=progress)
+                plant = planted(plants, sources, sc, progress)
     result = aggregate(samples, scores)
+    result["planted"] = plant if plants else None
+    result["answer_seconds"] = answered
     result["seconds_per_sample"] = (time.perf_counter() - t0) / max(1, len(samples))
     result["dataset"] = str(path)
     result["judge"] = "llm.base_url" if cfg.llm.backend == "openai" else "local llama_cpp.server"

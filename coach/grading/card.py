@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+from coach.grading.draft import is_draft
 from coach.grading.types import Grade
+
+DRAFTED = "graded against an answer key the local model drafted for this question (not reviewed)"
+
+
+def notes(g: Grade) -> list[str]:
+    """What the card says about how it was graded: what capped the score, what was cut, a drafted key."""
+    return [x for x in (g.reason, g.note, DRAFTED if is_draft(g.key) else "") if x]
 
 
 def text(g: Grade) -> str:
@@ -16,7 +24,7 @@ def text(g: Grade) -> str:
     sources: [3.1]
     """
     lines = [f"score: {g.score:g}/10 ({g.verdict})"]
-    lines += [f"note: {x}" for x in (g.reason, g.note) if x]
+    lines += [f"note: {x}" for x in notes(g)]
     lines += [f"  + {x}" for x in g.covered] + [f"  - {x}" for x in g.missing]
     if g.citations:
         lines.append("sources: " + ", ".join(f"[{c}]" for c in g.citations))
@@ -36,8 +44,8 @@ def markdown(g: Grade, feedback: str = "") -> str:
     - ✗ ACK
     """
     out = [f"### Score {g.score:g}/10 · {g.verdict}"]
-    if g.note:
-        out += ["", f"*{g.note}*"]
+    for x in notes(g):
+        out += ["", f"*{x[0].upper() + x[1:]}.*"]
     if g.covered:
         out += ["", "**Covered**", *[f"- ✓ {p}" for p in g.covered]]
     if g.missing:

@@ -2,16 +2,21 @@
 
 The card decides what the feedback may say: the LLM gets only the covered and missed key points,
 and is told not to praise an answer that covered none (with nothing covered, "say what was good"
-made the 1.5B praise points the card lists as missed). Answers settled without the LLM (empty,
-too short, an echo, off-topic, an injection attempt) get fixed text; without a model, a template.
+made the 1.5B praise points the card lists as missed). A misconception the answer claims is named
+first, in fixed words. The LLM's text is passed on sentence by sentence, and a sentence that calls
+a covered point missing is dropped (`contradicts_card`). Answers settled without the LLM (empty,
+too short, an echo, off-topic, an injection attempt, a bare list of terms) get fixed text; without
+a model, a template.
 
 It does not grade (`coach.grading.grader`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
+from coach.corpus.text import tokenize
 from coach.grading.types import Grade
 from coach.llm.chat import ChatModel, Message
 from coach.prompts import render
@@ -21,15 +26,82 @@ FEEDBACK_TOKENS = 120
 
 def stream(model: ChatModel | None, question: str, grade: Grade) -> Iterator[str]:
     """The feedback on `grade`, streamed: fixed text for the pre-checked cases, a template without
-    a model, else the LLM's words."""
+    a model, else the LLM's words checked against the card."""
     fixed = fixed_feedback(grade)
+    if grade.claimed:
+        yield misconception_text(grade) + " "
     if fixed is not None or model is None:
         yield fixed if fixed is not None else template_feedback(grade)
         return
     prompt = render("grade_feedback", question=question, score=grade.score, verdict=grade.verdict,
                     covered=_bullets(grade.covered), missing=_bullets(grade.missing), task=task(grade))
     messages = [Message("system", render("feedback_system")), Message("user", prompt)]
-    yield from model.stream(messages, max_tokens=FEEDBACK_TOKENS)
+    said = False
+    for sentence in _sentences(model.stream(messages, max_tokens=FEEDBACK_TOKENS)):
+        if not contradicts_card(sentence, grade):
+            said = True
+            yield sentence
+    if not said:
+        yield template_feedback(grade)
+
+
+def misconception_text(g: Grade) -> str:
+    """The misconceptions the answer reads like, named.
+
+    >>> misconception_text(Grade(3.0, "wrong", claimed=("TIME_WAIT is on the server",)))
+    'Careful: part of the answer reads like a common misconception, that TIME_WAIT is on the server. It is not so.'
+    """
+    said = "; and that ".join(m.rstrip(".") for m in g.claimed)
+    if said[:2].istitle():  # "The server ..." -> "the server ...", but "TIME_WAIT ..." stays
+        said = said[0].lower() + said[1:]
+    return f"Careful: part of the answer reads like a common misconception, that {said}. It is not so."
+
+
+_MISSING_CUE = re.compile(r"\b(miss(ed|ing)?|did ?n[o']t|forg[oe]t|lack(s|ed|ing)?|omit(s|ted)?|add|include|"
+                          r"mention|should (also )?(cover|explain|say))\b", re.I)
+
+
+def contradicts_card(sentence: str, g: Grade) -> bool:
+    """A feedback sentence that says something is missing while the words it names belong to a point
+    the card shows as covered (and to none it shows as missed).
+
+    >>> g = Grade(6.0, "partial", ("TIME_WAIT lasts 2*MSL",), ("SYN cookies resist SYN floods",))
+    >>> contradicts_card("You missed that TIME_WAIT lasts 2*MSL.", g)
+    True
+    >>> contradicts_card("Add how SYN cookies resist SYN floods.", g), contradicts_card("Good on TIME_WAIT.", g)
+    (False, False)
+    """
+    if not _MISSING_CUE.search(sentence):
+        return False
+    words = set(tokenize(sentence))
+
+    def overlap(point: str) -> float:
+        p = set(tokenize(point))
+        return len(words & p) / len(p) if p else 0.0
+
+    covered = max((overlap(p) for p in g.covered), default=0.0)
+    missing = max((overlap(p) for p in g.missing), default=0.0)
+    return covered >= 0.5 and covered > missing
+
+
+def _sentences(pieces: Iterator[str]) -> Iterator[str]:
+    """Streamed text regrouped into whole sentences (with their trailing space); a last sentence
+    cut off by the token limit is dropped.
+
+    >>> list(_sentences(iter(["Good start. Add", " the ISN. Then expl"])))
+    ['Good start. ', 'Add the ISN. ']
+    """
+    buf = ""
+    for piece in pieces:
+        buf += piece
+        while (m := _END.search(buf)) is not None:
+            yield buf[: m.end()]
+            buf = buf[m.end():]
+    if buf.strip().endswith((".", "!", "?")):
+        yield buf
+
+
+_END = re.compile(r"[.!?]\s+(?=\S)")
 
 
 def task(g: Grade) -> str:
@@ -59,6 +131,9 @@ def fixed_feedback(g: Grade) -> str | None:
     if g.signals and g.signals.injection:
         return ("Your answer contains instructions addressed to the grader; they were ignored and the score is "
                 f"capped at {g.score}. Answer the question itself" + (f", e.g.: {todo}." if todo else "."))
+    if g.reason.startswith("a list of terms"):
+        return ("This is a list of terms, not an answer: explain how they fit together and why" +
+                (f", e.g.: {todo}." if todo else "."))
     if g.reason.startswith(("too short", "the answer mostly repeats")):
         return f"The answer is too thin to grade ({g.reason}). Explain it in your own words" + \
             (f", covering: {todo}." if todo else ".")

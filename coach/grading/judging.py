@@ -42,19 +42,31 @@ def judged_text(answer: str) -> str:
     return quote(answer[:ANSWER_CHARS])
 
 
-def head(question: str) -> list[Message]:
+def _user(question: str, answer: str, reference: str) -> str:
+    if reference:
+        return render("grade_head_key", question=question, reference=reference, answer=answer)
+    return render("grade_head", question=question, answer=answer)
+
+
+def head(question: str, reference: str = "") -> list[Message]:
     """The start every judge prompt for `question` shares: the system message, and the user
-    message up to where the answer begins."""
-    user = render("grade_head", question=question, answer=_MARK)
+    message up to where the answer begins (with the answer key's model answer, when given)."""
+    user = _user(question, _MARK, reference)
     return [Message("system", render("grade_system")), Message("user", user[: user.index(_MARK)])]
 
 
-def ask_points(judge: Judge, question: str, answer: str, points: Sequence[KeyPoint]) -> Verdicts:
-    """P(yes) for "does the answer correctly state this point?", per point, in order."""
-    start = head(question)
+def ask_points(judge: Judge, question: str, answer: str, points: Sequence[KeyPoint],
+               claims: Sequence[str] = (), reference: str = "") -> tuple[Verdicts, Verdicts]:
+    """P(yes) for "does the answer correctly state this point?" per point, then for "does the
+    answer claim this?" per claim, in order; all prompts share one head."""
+    start = head(question, reference)
     quoted = judged_text(answer)
-    user = render("grade_head", question=question, answer=quoted)
+    user = _user(question, quoted, reference)
+
+    def ask(tail: str) -> float | None:
+        return judge.p_yes([start[0], Message("user", f"{user}\n\n{tail}")])
+
     with judge.judging(start, quoted):
-        found = tuple(judge.p_yes([start[0], Message("user", f"{user}\n\n{render('grade_point', point=p.text)}")])
-                      for p in points)
-    return Verdicts(found, len(points))
+        found = tuple(ask(render("grade_point", point=p.text)) for p in points)
+        said = tuple(ask(render("grade_claim", claim=c)) for c in claims)
+    return Verdicts(found, len(points)), Verdicts(said, len(claims))

@@ -35,6 +35,7 @@ class KeyPoint:
     chunk_id: str
     terms: tuple[str, ...] = ()  # backticked, bold and acronym spans, as written
     label: str = ""  # the bold lead ("Window scaling") or parent label, for follow-up questions
+    core: bool = False  # an answer key's core fact (an answer cannot be strong without it)
 
 
 def plain(md: str) -> str:

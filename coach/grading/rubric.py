@@ -1,6 +1,10 @@
-"""The rubric of a question: reference passages retrieved from the roadmap, cut into key points.
+"""The rubric of a question: its answer key's facts when it has one, else reference passages
+retrieved from the roadmap, cut into key points.
 
-Steps (`Rubrics.for_question`):
+With a key (`Rubrics.for_key`): the key facts, core facts first, are the rubric; the key's own
+chunk (its model answer) and the question's two best roadmap passages are the reference passages.
+
+Without one (`Rubrics.for_question`):
 1. retrieve for the question (the fused order: the rubric selection and the scoring marks were
    calibrated on it), drop the roadmap's question and lab lists, and prefer passages from the
    question's own roadmap section when the question is one of the roadmap's (or the source chunks
@@ -22,8 +26,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from coach.corpus.answer_keys import AnswerKey, key_heading
 from coach.corpus.text import tokenize
-from coach.grading.keypoints import NOT_CONTENT, KeyPoint, select, split_points
+from coach.grading.keypoints import NOT_CONTENT, KeyPoint, plain, select, split_points, terms_of
 from coach.grading.types import Rubric
 from coach.retrieval.retriever import Retriever
 from coach.types import Chunk, RoadmapQuestion
@@ -80,6 +85,28 @@ class Rubrics:
             self._cache[key] = rubric
         return rubric
 
+    def for_key(self, key: AnswerKey) -> Rubric:
+        """The rubric of a keyed question: its facts (relevance 1), graded against the key's chunk and
+        the question's best two roadmap passages."""
+        cache = ("\x00key", (key.question_id,))
+        with self._lock:
+            found = self._cache.get(cache)
+        if found is not None:
+            return found
+        own = next((c for c in self.retriever.chunks.values() if c.kind == "key"
+                    and c.heading_path[-1] == key_heading(key.question_id)), None)
+        hits = [h.chunk for h in self.retriever.search(key.question, 10, rerank=False)
+                if not NOT_CONTENT.search(h.chunk.title)][:2]
+        chunks = ([own] if own else []) + hits
+        points = [KeyPoint(plain(f.text), key.section, own.id if own else "", terms_of(f.text), fact_label(f.text),
+                           f.core) for f in key.facts]
+        texts = list(dict.fromkeys([p.text for p in points] + [c.contextual_text for c in chunks]))
+        vecs = dict(zip(texts, self.embedder.embed(texts)))
+        rubric = Rubric(tuple(chunks), tuple((p, 1.0) for p in points), vecs)
+        with self._lock:
+            self._cache[cache] = rubric
+        return rubric
+
     def passages(self, question: str, chunk_ids: Sequence[str] = ()) -> list[Chunk]:
         chunks = self.retriever.chunks
         fixed = [chunks[i] for i in chunk_ids if i in chunks]
@@ -116,3 +143,18 @@ class Rubrics:
             return []
         return select(points, [vecs[p.text] for p in points], self.query_vector(question), self.n_points,
                       question_tokens=tokenize(question), lexical=self.lexical, floor=self.floor)
+
+
+def fact_label(fact: str) -> str:
+    """A short name for a key fact's topic, for a follow-up question: its first technical term
+    without digits (a name, not the fact), else its first three words.
+
+    >>> fact_label("`TIME_WAIT` lasts 2×MSL on the side that closes first.")
+    'TIME_WAIT'
+    >>> fact_label("Teardown is FIN and ACK in each direction.")
+    'FIN'
+    >>> fact_label("each side closes its half independently")
+    'each side closes'
+    """
+    names = [t for t in terms_of(fact) if not any(ch.isdigit() for ch in t)]
+    return names[0] if names else " ".join(plain(fact).split()[:3])

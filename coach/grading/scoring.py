@@ -8,7 +8,10 @@ grounded signals, and the LLM is one input among several:
   share of the point's technical terms the answer uses, and the LLM's P(yes) that the answer
   states the point correctly (`coach.llm.judge`);
 - per answer: relevance to the question and its passages, content words, how much only echoes the
-  question, and injection patterns.
+  question, how much of it is prose rather than a bare list of terms, and injection patterns;
+- with an answer key, per misconception: the LLM's P(yes) that the answer claims it, next to its
+  P(yes) that the answer claims the key fact closest to it (the difference cancels the judge's
+  lean to "yes" for anything on topic); a misconception claimed caps the score.
 
 `precheck` settles the cases that need no LLM (empty, too short, echo, off-topic); `aggregate`
 does the rest. Parameters live in `Params` with the reason for each value; they were chosen on the
@@ -29,6 +32,7 @@ class PointSignals:
     terms: float  # share of the point's vocabulary in the answer, technical terms double (0-1)
     llm: float | None = None  # the LLM's P(yes) for "the answer states this point"; None: not asked
     weight: float = 1.0  # importance of the point (its similarity to the question)
+    core: bool = False  # an answer key's core fact: weighs `Params.w_core` times as much
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,16 @@ class AnswerSignals:
     content_words: int
     echo: float  # share of the answer's content tokens that are already in the question
     injection: tuple[str, ...] = ()  # names of the injection patterns found
+    prose: float = 1.0  # share of function words (signals.prose_ratio): near 0 for a bare list of terms
+    misconceptions: tuple[MisconceptionSignals, ...] = ()  # with an answer key
+
+
+@dataclass(frozen=True)
+class MisconceptionSignals:
+    similarity: float  # best cosine of an answer sentence (or pair) with the misconception
+    fact_similarity: float = 0.0  # the answer's best cosine with any key fact
+    p_claim: float | None = None  # P(yes): "does the answer claim <misconception>?"
+    p_fact: float | None = None  # P(yes): "does the answer claim <the key fact closest to it>?"
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,22 @@ class Params:
     # scaled down linearly.
     rel_lo: float = 0.30
     rel_hi: float = 0.45
+    # Answer keys: a core fact weighs `w_core` times a plain one in the coverage, and `w_top` of the
+    # coverage is the mean credit of the two best-covered core facts instead (an answer that states
+    # the central facts well is not strong, but it is not weak either: a concise correct answer).
+    w_core: float = 2.0
+    w_top: float = 0.0
+    # A misconception counts as claimed when the answer talks about it (similarity >= m_sim) and
+    # either its closest sentence is nearer to it than any sentence is to a key fact, by `m_gap`
+    # (cosine), or the judge's P(yes) for it beats that of the key fact closest to it by `m_margin`.
+    m_gap: float = 1.0
+    m_sim: float = 0.5
+    m_margin: float = 0.1
+    cap_misconception: int = 3
+    # An answer whose words are less than `min_prose` function words is a list of terms, not an
+    # explanation (real answers: ~0.3-0.5; a dump of ten terms: ~0).
+    min_prose: float = 0.12
+    cap_terms: int = 3
     min_content_words: int = 5  # fewer is "too short": a phrase, not an answer
     max_echo: float = 0.8  # an answer this much made of the question's words only repeats it
     cap_injection: int = 3  # instructions to the grader never earn more than this
@@ -71,7 +101,14 @@ class Params:
     cap_short: int = 1
 
 
-DEFAULT = Params()
+DEFAULT = Params()  # grading on the roadmap's passages
+# Grading on an answer key's facts: chosen by scripts/calibrate_grading.py on the odd ids of the dev
+# set, checked on the even ids (BENCHMARKS.md): the judge's P(yes) weighs less than on passages (the
+# facts are precise, so similarity and terms are better evidence), the two best-covered core facts
+# earn half the coverage, and the judge's misconception question is off (m_margin 1.0): the
+# embedding check (m_gap) caught as much without its two extra prompts per misconception.
+KEYED = Params(p_lo=0.5, p_hi=0.85, w_llm=0.3, w_sim=0.35, w_terms=0.35, no_coverage=0.3, full_coverage=0.8,
+               w_top=0.5, w_core=1.0, m_gap=0.0, m_margin=1.0)
 
 
 def ramp(x: float, lo: float, hi: float) -> float:
@@ -107,12 +144,41 @@ def coverage(points: Sequence[PointSignals], params: Params = DEFAULT) -> float:
     >>> coverage([PointSignals(0.7, 1.0, 1.0, 2.0), PointSignals(0.0, 0.0, 0.0, 1.0)])
     0.666667
     """
-    total = sum(max(p.weight, 0.0) for p in points)
+    weights = [max(p.weight, 0.0) * (params.w_core if p.core else 1.0) for p in points]
+    total = sum(weights)
     if not total:
         return 0.0
     credits = [point_credit(p, params) for p in points]
-    mean = sum(max(p.weight, 0.0) * c for p, c in zip(points, credits)) / total
-    return round(mean, 6)
+    mean = sum(w * c for w, c in zip(weights, credits)) / total
+    core = sorted((c for c, p in zip(credits, points) if p.core), reverse=True)[:2]
+    if not core or not params.w_top:
+        return round(mean, 6)
+    return round((1 - params.w_top) * mean + params.w_top * sum(core) / len(core), 6)
+
+
+def claimed(m: MisconceptionSignals, params: Params = DEFAULT) -> bool:
+    """The answer claims this misconception: it talks about it, and says it more nearly than it says
+    any key fact, or the judge leans to it over the key fact closest to it.
+
+    >>> claimed(MisconceptionSignals(0.7, 0.9, 0.95, 0.7)), claimed(MisconceptionSignals(0.7, 0.9, 0.9, 0.92))
+    (True, False)
+    >>> claimed(MisconceptionSignals(0.2, 0.1, 0.95, 0.5)), claimed(MisconceptionSignals(0.7, 0.9, None, 0.5))
+    (False, False)
+    >>> claimed(MisconceptionSignals(0.8, 0.7), Params(m_gap=0.05))
+    True
+    """
+    if m.similarity < params.m_sim:
+        return False
+    if m.similarity - m.fact_similarity >= params.m_gap:
+        return True
+    if m.p_claim is None or m.p_fact is None:
+        return False
+    return m.p_claim - m.p_fact >= params.m_margin
+
+
+def claims(s: AnswerSignals, params: Params = DEFAULT) -> list[bool]:
+    """For each misconception of the answer's key, whether the answer claims it."""
+    return [claimed(m, params) for m in s.misconceptions]
 
 
 def precheck(s: AnswerSignals, params: Params = DEFAULT) -> tuple[float, str, str] | None:
@@ -150,6 +216,10 @@ def aggregate(s: AnswerSignals, params: Params = DEFAULT) -> tuple[float, str]:
     (3.0, 'weak')
     >>> aggregate(AnswerSignals(strong, 0.32, 60, 0.05))
     (1.3, 'off-topic')
+    >>> aggregate(AnswerSignals(strong, 0.7, 60, 0.05, prose=0.02))
+    (3.0, 'weak')
+    >>> aggregate(AnswerSignals(strong, 0.7, 60, 0.05, misconceptions=(MisconceptionSignals(0.8, 0.9, 0.97, 0.6),)))
+    (3.0, 'wrong')
     """
     early = precheck(s, params)
     if early is not None:
@@ -160,6 +230,10 @@ def aggregate(s: AnswerSignals, params: Params = DEFAULT) -> tuple[float, str]:
     verdict = verdict_for(score)
     if on_topic < 1.0 and score <= params.cap_off_topic:
         verdict = "off-topic"
+    if any(claims(s, params)) and score > params.cap_misconception:
+        score, verdict = float(params.cap_misconception), "wrong"
+    if s.prose < params.min_prose and score > params.cap_terms:
+        score, verdict = float(params.cap_terms), "weak"
     if s.injection:
         score = min(score, float(params.cap_injection))
         verdict = verdict if verdict in ("wrong", "off-topic") else verdict_for(score)

@@ -13,7 +13,6 @@ a grader, which a genuine technical answer has no reason to contain.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from coach.corpus.text import tokenize
 from coach.grading.keypoints import KeyPoint
@@ -94,6 +93,46 @@ def term_coverage(point: KeyPoint, answer_tokens: set[str]) -> float:
     return sum(w for t, w in weights.items() if t in answer_tokens) / total
 
 
+_WORD = re.compile(r"[a-z']+")
+_FUNCTION = frozenset("""a an the is are was were be been being am do does did has have had will would can could
+should may might must shall to of in on at by for from with without into onto over under about after before
+between through during and or but so because if then than that this these those which who whom whose what when
+where why how it its they them their there here we us our you your he she his her i me my not no nor as also
+each every all both either neither when while until since""".split())
+
+
+def distinct_sentences(text: str) -> tuple[str, int]:
+    """The text with every repeated sentence kept once (case, spacing and punctuation ignored), and
+    how many repeats were dropped: saying a thing twice earns nothing more.
+
+    >>> distinct_sentences("TIME_WAIT lasts 2*MSL. time_wait lasts 2*MSL! It protects new connections.")
+    ('TIME_WAIT lasts 2*MSL. It protects new connections.', 1)
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    for p in parts:
+        norm = " ".join(re.findall(r"\w+", p.lower()))
+        if norm and norm in seen:
+            continue
+        seen.add(norm)
+        kept.append(p)
+    return " ".join(kept), len(parts) - len(kept)
+
+
+def prose_ratio(text: str) -> float:
+    """Share of the words that are function words (articles, auxiliaries, prepositions, pronouns,
+    conjunctions): ~0.3-0.5 in explained prose, near 0 in a bare list of terms.
+
+    >>> round(prose_ratio("The client sends SYN and the server answers with SYN-ACK."), 2)
+    0.36
+    >>> prose_ratio("SYN, SYN-ACK, ACK, FIN, TIME_WAIT, 2MSL, CLOSE_WAIT")
+    0.0
+    """
+    words = _WORD.findall(text.lower())
+    return round(sum(w in _FUNCTION for w in words) / len(words), 4) if words else 0.0
+
+
 def echo_ratio(answer: str, question: str) -> float:
     """Share of the answer's distinct content tokens that are already in the question
     (1.0: the answer only repeats the question).
@@ -129,10 +168,3 @@ def quote(text: str) -> str:
     """
     text = re.sub(r"<\s*(/?)\s*answer\s*>", r"[\1answer]", text, flags=re.I)
     return text.replace("<|", "< |").replace("|>", "| >")
-
-
-def distinct(items: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for x in items:
-        seen.setdefault(x, None)
-    return list(seen)

@@ -43,6 +43,8 @@ class Grade:
     llm_calls: int = 0
     parse_failures: int = 0
     seconds: float = 0.0
+    key: str = ""  # the question id of the answer key graded against ("" : the roadmap's passages)
+    claimed: tuple[str, ...] = ()  # the key's misconceptions the answer claims
 
     def to_json(self, feedback: str) -> dict:
         """The `coach grade --json` contract (without the id)."""

@@ -49,6 +49,21 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
     return {d: (s - lo) / (hi - lo) for d, s in scores.items()}
 
 
+def lift(primary: Mapping[str, float], secondary: Mapping[str, float], homes: Mapping[str, Sequence[str]],
+         weight: float) -> dict[str, float]:
+    """Document expansion at query time: each list min-max normalised, a document scores the best of
+    its own score and `weight` times the score of any secondary document whose home it is.
+
+    >>> lift({"a": 2.0, "b": 1.0, "c": 0.0}, {"k1": 5.0, "k2": 1.0}, {"k1": ["c"], "k2": ["b"]}, 0.8)
+    {'a': 1.0, 'c': 0.8, 'b': 0.5}
+    """
+    out = dict(minmax(primary))
+    for doc, score in minmax(secondary).items():
+        for home in homes.get(doc, ()):
+            out[home] = max(out.get(home, 0.0), weight * score)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def convex(dense: Mapping[str, float], sparse: Mapping[str, float], alpha: float = 0.5) -> dict[str, float]:
     """alpha * minmax(dense) + (1 - alpha) * minmax(sparse), best first.
 

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from coach.config import Config
+from coach.corpus.answer_keys import AnswerKey, KeyFact
 from coach.corpus.loader import Corpus, file_hashes, load_corpus
 from coach.errors import EmbedderMismatchError, IndexNotBuiltError
 from coach.types import Chunk, Lab, RoadmapQuestion, Section
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: the answer keys are indexed too (keys.json, chunks of kind "key")
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]  # (iterable, total, description)
 
 
@@ -115,6 +116,7 @@ def save_corpus(index_dir: Path, corpus: Corpus) -> None:
     _write_json(index_dir / "questions.json", [asdict(q) for q in corpus.questions])
     _write_json(index_dir / "labs.json", [asdict(x) for x in corpus.labs])
     _write_json(index_dir / "chunks.json", [asdict(c) for c in corpus.chunks])
+    _write_json(index_dir / "keys.json", [asdict(k) for k in corpus.keys])
 
 
 def load_saved(cfg: Config) -> Corpus:
@@ -132,8 +134,10 @@ def load_saved(cfg: Config) -> Corpus:
         return json.loads(p.read_text())
 
     chunks = tuple(Chunk(**{**c, "heading_path": tuple(c["heading_path"])}) for c in read("chunks.json"))
+    keys = tuple(AnswerKey(**{**k, "facts": tuple(KeyFact(**f) for f in k["facts"]),
+                              "misconceptions": tuple(k["misconceptions"])}) for k in read("keys.json"))
     return Corpus(
         tuple(Section(**s) for s in read("sections.json")), chunks,
         tuple(RoadmapQuestion(**q) for q in read("questions.json")),
-        tuple(Lab(**x) for x in read("labs.json")), manifest["files"],
+        tuple(Lab(**x) for x in read("labs.json")), manifest["files"], keys,
     )

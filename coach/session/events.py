@@ -39,7 +39,7 @@ class Said:
     """A piece of streamed text."""
 
     text: str
-    kind: str = "feedback"  # feedback | hint | explanation | answer | note | error
+    kind: str = "feedback"  # feedback | hint | explanation | answer | note | error | user (an answer re-sent)
 
 
 @dataclass(frozen=True)

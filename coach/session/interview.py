@@ -8,7 +8,8 @@ RTL text) makes `send` raise: a failing model or backend becomes an error event,
 stays open.
 
 While the user types, `prepare` works ahead (in a background thread when `background` is on):
-it writes the next question if the bank runs low and lets the grader read the question; `typed`
+it writes the next question if the bank runs low and lets the grader read the question (for a
+question without a reviewed key, the grader drafts its key then, while the user types); `typed`
 passes the answer typed so far to the grader.
 
 It does no I/O and keeps no transcript: `coach.session.practice` records the events in the store.
@@ -23,13 +24,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from coach.corpus.answer_keys import AnswerKey
 from coach.corpus.sections import in_section
 from coach.errors import CoachError
 from coach.grading.types import Grade, PointResult
 from coach.sanitize import clean
 from coach.session.bank import BankView
 from coach.session.events import Asked, Cited, Ended, Event, Graded, Said, Skipped
-from coach.types import Question
+from coach.types import Citation, Question
 
 _COMMAND = re.compile(r"^\s*[/:!]?\s*(hint|explain|skip|next|quit|exit|q)\s*[.!]?\s*$", re.I)
 FOLLOWUP_BELOW = 7  # a strong answer (>= 7) moves on; anything less earns one follow-up
@@ -38,13 +40,18 @@ FOLLOWUP_BELOW = 7  # a strong answer (>= 7) moves on; anything less earns one f
 class Grading(Protocol):
     """What the loop needs of `coach.grading.grader.Grader`."""
 
-    def grade(self, question: str, answer: object, *, chunk_ids: Sequence[str] = ()) -> Grade: ...
+    def grade(self, question: str, answer: object, *, chunk_ids: Sequence[str] = (), question_id: str = "") -> Grade: ...
 
     def feedback(self, question: str, grade: Grade) -> Iterator[str]: ...
 
-    def prepare(self, question: str, chunk_ids: Sequence[str] = (), answer: str = "") -> None: ...
+    def prepare(self, question: str, chunk_ids: Sequence[str] = (), answer: str = "", question_id: str = "") -> None:
+        ...
 
     def key_points(self, question: str, chunk_ids: Sequence[str] = ()) -> list: ...
+
+    def answer_key(self, question: str, question_id: str = "") -> AnswerKey | None: ...
+
+    def key_source(self, key: AnswerKey) -> Citation | None: ...
 
 
 class Explaining(Protocol):
@@ -167,7 +174,7 @@ class InterviewLoop:
         if self.done or q is None or parse_command(text):
             return
         try:
-            self.grader.prepare(q.text, q.chunk_ids, text)
+            self.grader.prepare(q.text, q.chunk_ids, text, q.id)
         except Exception:  # noqa: BLE001 - grading does the same work itself and reports the error then
             pass
 
@@ -186,7 +193,7 @@ class InterviewLoop:
         q = self.current
         if q is not None:
             try:
-                self.grader.prepare(q.text, q.chunk_ids)
+                self.grader.prepare(q.text, q.chunk_ids, question_id=q.id)
             except Exception:  # noqa: BLE001 - grading does the same work itself and reports the error then
                 pass
 
@@ -227,7 +234,7 @@ class InterviewLoop:
         if turn.kind == "done":
             yield Ended(turn.message)
         elif turn.question is not None and turn.question is not before:
-            yield Asked(turn.question, turn.followup)
+            yield Asked(turn.question, turn.followup or turn.question.origin == "follow-up")
             if self.background:  # read the question (and write more if the bank runs low) while the user types
                 _AHEAD[:] = [t for t in _AHEAD if t.is_alive()]
                 t = threading.Thread(target=self.prepare, daemon=True, name="coach-work-ahead")
@@ -235,6 +242,13 @@ class InterviewLoop:
                 _AHEAD.append(t)
 
     def _explain(self, q: Question) -> Iterator[Event]:
+        key = self.grader.answer_key(q.text, q.id)
+        if key is not None:  # reviewed content first: the key's model answer, cited
+            yield Said(f"From the answer key [{key.section}]:\n\n{quote_block(key.model_answer)}", "explanation")
+            source = self.grader.key_source(key)
+            if source is not None:
+                yield Cited((source,))
+            return
         if self.explainer is None:
             yield Said("Explanations need the language model.", "explanation")
             return
@@ -279,7 +293,7 @@ class InterviewLoop:
     def _answer(self, text: str, note: str) -> Turn:
         q = self.current
         assert q is not None
-        grade = self.grader.grade(q.text, text, chunk_ids=q.chunk_ids)
+        grade = self.grader.grade(q.text, text, chunk_ids=q.chunk_ids, question_id=q.id)
         if note:  # the answer was cut before it reached the grader
             grade = replace(grade, note=note)
         self.scores.append(grade.score)
@@ -323,6 +337,15 @@ class InterviewLoop:
         if not s:
             return "No answers graded."
         return f"{len(s)} answer(s) graded, mean score {sum(s) / len(s):.1f}/10."
+
+
+def quote_block(text: str) -> str:
+    """Text as a Markdown quote.
+
+    >>> quote_block("a\\n\\nb")
+    '> a\\n>\\n> b'
+    """
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines())
 
 
 def question_json(q: Question, selected: str | None = None) -> dict:

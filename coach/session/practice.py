@@ -2,7 +2,9 @@
 the terminal (`coach interview`) and the app.
 
 `Practice` runs an `Interview` and records its events in the `Store` as they pass:
-- the asked question is remembered as pending, so a resumed session asks it again;
+- the asked question is remembered as pending, so a resumed session asks it again; an answer sent
+  for it is remembered with it until its grade is stored, so a process killed while grading loses
+  nothing: the resumed session grades that answer first;
 - a grade is committed the moment it is computed (`Graded`), with its FSRS review, and the feedback
   streamed after it is added when it finishes: a process killed at any point loses at most the
   words still streaming;
@@ -32,6 +34,7 @@ from coach.session.events import (
     SessionSpec,
     Skipped,
 )
+from coach.session.interview import parse_command
 from coach.session.progress import due_questions
 from coach.session.store import Session, Store, Turn, utcnow
 from coach.types import Question
@@ -72,26 +75,39 @@ class Practice:
         return self.session.id if self.session else None
 
     def start(self) -> Iterator[Event]:
-        return self._run(self.interview.start)
+        """Ask the first question; a resumed session whose last answer was never graded grades it now."""
+        unsent = self.session.pending_answer if self.session else ""
+        if not unsent:
+            return self._run(self.interview.start)
+
+        def start_then_grade() -> Iterator[Event]:
+            yield from self.interview.start()
+            if self.session is not None and self.question is not None:
+                self.store.set_pending(self.session.id, self.question, answer=unsent)
+            yield Said("Your last answer was not graded before the coach stopped: grading it now.", "note")
+            yield Said(unsent, "user")
+            yield from self.interview.send(unsent)
+        return self._run(start_then_grade)
 
     def send(self, text: str) -> Iterator[Event]:
-        return self._run(lambda: self.interview.send(text), sent=True)
+        return self._run(lambda: self.interview.send(text), sent=text)
 
     def typed(self, text: str) -> None:
         """The answer typed so far, passed on to the interview (not while a turn runs)."""
         if not self._busy.locked():
             self.interview.typed(text)
 
-    def _run(self, events: Callable[[], Iterator[Event]], sent: bool = False) -> Iterator[Event]:
+    def _run(self, events: Callable[[], Iterator[Event]], sent: str | None = None) -> Iterator[Event]:
         if not self._busy.acquire(blocking=False):
             yield Said("Still working on the previous request: wait for it to finish.", "note")
             return
         try:
-            if sent and self.session is None:
+            if sent is not None and self.session is None:
                 spec = self.spec
                 self.session = self.store.create_session(spec.mode, spec.section, spec.level)
-                if self.question is not None:
-                    self.store.set_pending(self.session.id, self.question)
+            if sent and self.question is not None and self.session is not None:
+                # an answer (not a command) is kept with its question until its grade is stored
+                self.store.set_pending(self.session.id, self.question, answer="" if parse_command(sent) else sent)
             yield from self._record(events())
         finally:
             self._busy.release()

@@ -64,6 +64,7 @@ class Session:
     updated: datetime
     status: str  # "open" or "finished"
     pending: Question | None = None  # asked, not yet answered
+    pending_answer: str = ""  # sent for `pending` but not graded yet (the process stopped while grading)
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,12 @@ class Store:
             row = db.execute(sql + " ORDER BY updated DESC, id DESC LIMIT 1", args).fetchone()
         return _session(row) if row else None
 
-    def set_pending(self, session_id: str, question: Question | None, now: datetime | None = None) -> None:
-        """Remember the question waiting for an answer (None: nothing pending), for resuming."""
+    def set_pending(self, session_id: str, question: Question | None, now: datetime | None = None, *,
+                    answer: str = "") -> None:
+        """Remember the question waiting for an answer (None: nothing pending), and the answer sent
+        for it while it is being graded, for resuming."""
         with self._write() as db:
-            self._touch(db, session_id, now or utcnow(), pending=question)
+            self._touch(db, session_id, now or utcnow(), pending=question, answer=answer)
 
     def finish(self, session_id: str, now: datetime | None = None) -> None:
         with self._write() as db:
@@ -268,9 +271,10 @@ class Store:
                    (q.id, q.text, q.section, q.level, q.origin, nxt.card, _ts(nxt.due),
                     (row[1] if row else 0) + 1, float(score), _ts(now)))
 
-    def _touch(self, db: sqlite3.Connection, session_id: str, now: datetime, *, pending: Question | None) -> None:
+    def _touch(self, db: sqlite3.Connection, session_id: str, now: datetime, *, pending: Question | None,
+               answer: str = "") -> None:
         cur = db.execute("UPDATE sessions SET updated = ?, pending = ? WHERE id = ?",
-                         (_ts(now), _pending_json(pending) if pending else None, session_id))
+                         (_ts(now), _pending_json(pending, answer) if pending else None, session_id))
         if cur.rowcount != 1:
             raise UsageError(f"session {session_id!r} does not exist: start a new one")
 
@@ -279,21 +283,25 @@ def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if prefix else "\x00"
 
 
-def _pending_json(q: Question) -> str:
+def _pending_json(q: Question, answer: str = "") -> str:
     """The pending question, whole (its passages too: a resumed follow-up is graded as it was
-    asked). `source` is the question's origin, the key schema 1 has always used."""
+    asked), and the answer being graded for it. `source` is the question's origin, the key schema 1
+    has always used."""
     d = asdict(q)
     d["source"] = d.pop("origin")
+    if answer:
+        d["answer"] = answer
     return json.dumps(d, ensure_ascii=False)
 
 
 def _session(r: tuple) -> Session:
-    pending = None
+    pending, answer = None, ""
     if r[7]:
         d = json.loads(r[7])
         pending = Question(d["id"], d["text"], d["section"], d.get("level"), d.get("source", ""), d.get("topic", ""),
                            tuple(d.get("chunk_ids", ())), d.get("home", ""))
-    return Session(r[0], r[1], r[2], r[3], _dt(r[4]), _dt(r[5]), r[6], pending)
+        answer = d.get("answer", "")
+    return Session(r[0], r[1], r[2], r[3], _dt(r[4]), _dt(r[5]), r[6], pending, answer)
 
 
 def _kept(g: Grade) -> Grade:
