@@ -105,7 +105,7 @@ def fit(paths: list[Path], fixed: dict[str, float], keyed: bool = False) -> None
     base = KEYED_GRID if keyed else GRID
     grid = {**base, **{k: [v] for k, v in fixed.items()}}
     print("defaults:")
-    for split, m in report(rescore(records, scoring.DEFAULT)).items():
+    for split, m in report(rescore(records, scoring.KEYED if keyed else scoring.DEFAULT)).items():
         print(_line(split, m))
     for chosen_on, check in (("odd (calibration)", "even (check)"), ("even (check)", "odd (calibration)")):
         kw, rep = best_fit(records, grid, split=chosen_on)

@@ -26,13 +26,13 @@ from coach.retrieval.maxsim import MaxSimReranker  # noqa: E402
 from coach.retrieval.retriever import Retriever  # noqa: E402
 from coach.root import Coach  # noqa: E402
 
-VARIANTS = [  # (name, retrieval overrides, reranker blend)
-    ("default", {}, 1.0),
-    ("blend 0.5", {}, 0.5),
-    ("expand 0.8", {"expand": 0.8}, 1.0),
-    ("expand 0.8, blend 0.5", {"expand": 0.8}, 0.5),
-    ("glossary", {"glossary": True}, 1.0),
-    ("expand 0.8, glossary, blend 0.5", {"expand": 0.8, "glossary": True}, 0.5),
+VARIANTS = [  # (name, retrieval overrides, reranker blend); each names every setting it relies on
+    ("no expansion", {"expand": 0.0, "glossary": False}, 1.0),
+    ("no expansion, blend 0.5", {"expand": 0.0, "glossary": False}, 0.5),
+    ("expand 0.8 (default)", {"expand": 0.8, "glossary": False}, 1.0),
+    ("expand 0.8, blend 0.5", {"expand": 0.8, "glossary": False}, 0.5),
+    ("no expansion, glossary", {"expand": 0.0, "glossary": True}, 1.0),
+    ("expand 0.8, glossary", {"expand": 0.8, "glossary": True}, 1.0),
 ]
 RUNS = [("hybrid", "hybrid", False), ("hybrid+rerank", "hybrid", True)]
 

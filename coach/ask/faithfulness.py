@@ -7,9 +7,10 @@ source passages closest to it (`TOP`). A sentence is supported when the similari
 talk about it (`floor`) and the judge says they state it (`mark`); without a judge, when the
 similarity alone reaches `alone`. The score is the share of supported sentences.
 
-Why not RAGAS faithfulness: judged by the same 1.5B model, it breaks the explanation into
-statements and asks for a verdict on each; measured on planted claims (BENCHMARKS.md) it seldom
-moves. The judge's probability, read from the logits, moves with an invented number or mechanism.
+Why not RAGAS faithfulness alone: judged by the same 1.5B model, it breaks the explanation into
+statements and asks for a verdict on each, about a minute per explanation here, and its score
+dropped for 2 of 3 planted claims (BENCHMARKS.md); this check asks one short question per sentence
+and names the sentence that failed, so it runs on the whole ask set and gates on it.
 
 It does not decide what is shown (`coach.ask.support` drops sentences before the user sees them,
 by similarity alone, so it never waits for the judge).
