@@ -31,7 +31,7 @@ from coach.prompts import render
 from coach.types import Chunk
 
 DRAFT_PREFIX = "draft:"
-MAX_TOKENS = 400
+MAX_TOKENS = 700  # the schema's caps add up to ~600 tokens: 400 cut some replies off
 SCHEMA = {
     "type": "object",
     "properties": {
